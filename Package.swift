@@ -1,0 +1,65 @@
+// swift-tools-version:6.1
+//
+// A WebRTC SFU in Swift: a drop-in replacement for Odoo's mediasoup-based SFU.
+//
+// Module rules (checked by scripts/check-boundaries.sh in CI):
+//   protocol modules (STUN, ICE, DTLS, RTP, SRTP, RTCP, SCTP) never import each other, except ICE -> STUN;
+//   they depend only on RTCBase (tiny shared types), NIOCore (ByteBuffer) and, for crypto, a C shim.
+//   SFU composes them; App is the only place with sockets, timers and the clock.
+import PackageDescription
+
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+
+let package = Package(
+    name: "swift-sfu",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "STUN", targets: ["STUN"]),
+        .library(name: "ICE", targets: ["ICE"]),
+        .library(name: "DTLS", targets: ["DTLS"]),
+        .library(name: "RTP", targets: ["RTP", "SRTP"]),
+        .library(name: "RTCP", targets: ["RTCP"]),
+        .library(name: "SCTP", targets: ["SCTP"]),
+        .library(name: "SFU", targets: ["SFU"]),
+        .library(name: "PacketCapture", targets: ["PacketCapture"]),
+        .executable(name: "sfu", targets: ["App"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // C libraries from Debian (scripts/setup.sh installs the -dev packages).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "CLibPCAP", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+
+        // Small support targets.
+        .target(name: "RTCBase", dependencies: [nioCore]),
+        .target(name: "RTCCrypto", dependencies: ["COpenSSL"]),
+
+        // Protocol modules.
+        .target(name: "STUN", dependencies: ["RTCBase", "RTCCrypto", nioCore]),
+        .target(name: "ICE", dependencies: ["STUN", "RTCBase", nioCore]),
+        .target(name: "DTLS", dependencies: ["RTCBase", "COpenSSL", nioCore]),
+        .target(name: "RTP", dependencies: ["RTCBase", nioCore]),
+        .target(name: "SRTP", dependencies: ["RTCBase", "CLibSRTP", nioCore]),
+        .target(name: "RTCP", dependencies: ["RTCBase", nioCore]),
+        .target(name: "SCTP", dependencies: ["RTCBase", nioCore]),
+
+        // Composition and the server.
+        .target(name: "SFU", dependencies: ["ICE", "STUN", "DTLS", "RTP", "SRTP", "RTCP", "SCTP", "RTCBase", nioCore]),
+        .executableTarget(name: "App", dependencies: ["SFU", "RTCBase"]),
+
+        // pcap/pcapng reading and writing over libpcap (tools, tests, the SFU's plaintext tap).
+        .target(name: "PacketCapture", dependencies: ["CLibPCAP", nioCore]),
+
+        // Test support: Captures/ locator, golden-file loader, hex helpers.
+        .target(name: "RTCTestSupport", dependencies: ["RTCBase", "PacketCapture", nioCore]),
+
+        .testTarget(name: "RTCBaseTests", dependencies: ["RTCBase", "RTCTestSupport"]),
+        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "RTCTestSupport"]),
+        .testTarget(name: "STUNTests", dependencies: ["STUN", "RTCTestSupport"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "RTCTestSupport"]),
+        .testTarget(name: "RTCPTests", dependencies: ["RTCP", "RTCTestSupport"]),
+    ]
+)

@@ -1,0 +1,11 @@
+#ifndef SFU_COPENSSL_SHIM_H
+#define SFU_COPENSSL_SHIM_H
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/ec.h>
+#include <openssl/bio.h>
+#endif

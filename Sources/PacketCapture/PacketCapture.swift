@@ -1,0 +1,1 @@
+// PacketCapture: pcap/pcapng reading and writing over libpcap.

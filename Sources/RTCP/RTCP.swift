@@ -1,0 +1,1 @@
+// RTCP (RFC 3550/4585/5104/3611) compound packets.

@@ -1,0 +1,1 @@
+// RTCTestSupport: Captures/ locator, golden loader, hex helpers.
