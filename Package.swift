@@ -61,5 +61,8 @@ let package = Package(
         .testTarget(name: "STUNTests", dependencies: ["STUN", "RTCTestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "RTCTestSupport"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "RTCTestSupport"]),
+        .testTarget(name: "RTCCryptoTests", dependencies: ["RTCCrypto", "RTCTestSupport"]),
+        .testTarget(name: "DTLSTests", dependencies: ["DTLS", "RTCTestSupport"]),
+        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "RTCTestSupport"]),
     ]
 )
