@@ -22,6 +22,9 @@ let package = Package(
         .library(name: "SCTP", targets: ["SCTP"]),
         .library(name: "SFU", targets: ["SFU"]),
         .library(name: "PacketCapture", targets: ["PacketCapture"]),
+        .library(name: "RTCBase", targets: ["RTCBase"]),
+        // Test support (Captures/ corpus, goldens), for the fuzz and benchmark sub-packages.
+        .library(name: "RTCTestSupport", targets: ["RTCTestSupport"]),
         .executable(name: "sfu", targets: ["App"]),
     ],
     dependencies: [
