@@ -13,6 +13,10 @@ find "${dirs[@]}" -name '*.pcap' -o -name '*.pcapng' | grep -v '/tools/' | sort 
   for p in stun rtp rtcp; do
     args=()
     while read -r f; do [ -n "$f" ] && args+=(-e "$f"); done < "$tools/fields/$p.fields"
+    if [ "$p" = rtcp ] && [[ "$cap" != *.plain.pcap ]]; then
+      # SRTCP bodies are ciphertext: only decrypted twins get RTCP goldens.
+      rm -f "$stem.$p.tsv"; continue
+    fi
     if [ "$p" = rtcp ]; then
       # tshark's RTCP heuristic only accepts compounds that start with SR/RR, so reduced-size RTCP
       # (RFC 5506: a lone transport-cc, NACK or PLI) would get no golden. Select the RTCP frames by
