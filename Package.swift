@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "RTCTestSupport", dependencies: ["RTCBase", "PacketCapture", nioCore]),
 
         .testTarget(name: "RTCBaseTests", dependencies: ["RTCBase", "RTCTestSupport"]),
-        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "RTCTestSupport"]),
+        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "RTCTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "RTCTestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "RTCTestSupport"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "RTCTestSupport"]),
