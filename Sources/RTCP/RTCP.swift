@@ -1,1 +1,0 @@
-// RTCP (RFC 3550/4585/5104/3611) compound packets.
