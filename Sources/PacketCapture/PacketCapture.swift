@@ -1,1 +1,0 @@
-// PacketCapture: pcap/pcapng reading and writing over libpcap.

@@ -1,1 +1,0 @@
-// RTCTestSupport: Captures/ locator, golden loader, hex helpers.
