@@ -22,10 +22,15 @@ let package = Package(
         .library(name: "SCTP", targets: ["SCTP"]),
         .library(name: "SFU", targets: ["SFU"]),
         .library(name: "PacketCapture", targets: ["PacketCapture"]),
+        .library(name: "RTCBase", targets: ["RTCBase"]),
+        // Test support (Captures/ corpus, goldens), for the fuzz and benchmark sub-packages.
+        .library(name: "RTCTestSupport", targets: ["RTCTestSupport"]),
         .executable(name: "sfu", targets: ["App"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C libraries from Debian (scripts/setup.sh installs the -dev packages).
@@ -48,7 +53,15 @@ let package = Package(
 
         // Composition and the server.
         .target(name: "SFU", dependencies: ["ICE", "STUN", "DTLS", "RTP", "SRTP", "RTCP", "SCTP", "RTCBase", nioCore]),
-        .executableTarget(name: "App", dependencies: ["SFU", "RTCBase"]),
+        .executableTarget(name: "App", dependencies: [
+            "SFU", "RTCBase",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
 
         // pcap/pcapng reading and writing over libpcap (tools, tests, the SFU's plaintext tap).
         .target(name: "PacketCapture", dependencies: ["CLibPCAP", nioCore]),
@@ -57,12 +70,13 @@ let package = Package(
         .target(name: "RTCTestSupport", dependencies: ["RTCBase", "PacketCapture", nioCore]),
 
         .testTarget(name: "RTCBaseTests", dependencies: ["RTCBase", "RTCTestSupport"]),
-        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "RTCTestSupport"]),
+        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "RTCTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "RTCTestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "RTCTestSupport"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "RTCTestSupport"]),
         .testTarget(name: "RTCCryptoTests", dependencies: ["RTCCrypto", "RTCTestSupport"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "RTCTestSupport"]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "RTCTestSupport"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "RTCTestSupport"]),
     ]
 )

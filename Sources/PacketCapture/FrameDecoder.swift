@@ -1,198 +1,174 @@
 import NIOCore
 
-/// Decodes one captured frame from its link-layer header down to UDP or TCP.
-///
-/// Pure function over bytes: never traps, never allocates beyond slices of the input buffer.
-/// Link layers: Ethernet (with stacked 802.1Q/802.1ad tags), Linux SLL and SLL2, BSD NULL (either byte
-/// order), LOOP, raw IP. Network layers: IPv4 (options skipped; fragments are reported, not reassembled;
-/// Ethernet padding trimmed by the total-length field) and IPv6 (hop-by-hop, routing and destination-options
-/// extension headers skipped; fragments reported).
-public enum FrameDecoder {
-    /// Decodes `frame` (starting at the link-layer header) for the given link type.
-    public static func decode(_ frame: ByteBuffer, linkType: LinkType) -> CapturedTransport {
-        let base = frame.readerIndex
-        let count = frame.readableBytes
-        func u16(_ off: Int) -> UInt16? { off + 2 <= count ? frame.getInteger(at: base + off, as: UInt16.self) : nil }
+/// A UDP datagram found in a captured frame.
+public struct UDPDatagram: Hashable, Sendable {
+    public var fiveTuple: FiveTuple
+    /// The UDP payload (as many bytes as the UDP length field says and the frame holds).
+    public var payload: ByteBuffer
+}
 
-        switch linkType.rawValue {
-        case LinkType.ethernet.rawValue:
-            var off = 12
-            guard var etherType = u16(off) else { return .other("truncated Ethernet header") }
-            off += 2
-            // 802.1Q (0x8100), 802.1ad (0x88A8) and the legacy QinQ 0x9100 tags: 4 bytes each.
-            while etherType == 0x8100 || etherType == 0x88A8 || etherType == 0x9100 {
-                guard let inner = u16(off + 2) else { return .other("truncated VLAN tag") }
-                etherType = inner
-                off += 4
+/// A TCP segment found in a captured frame.
+public struct TCPSegment: Hashable, Sendable {
+    public var fiveTuple: FiveTuple
+    public var sequenceNumber: UInt32
+    public var acknowledgmentNumber: UInt32
+    /// The flag bits of the TCP header (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, …).
+    public var flags: UInt16
+    public var payload: ByteBuffer
+}
+
+/// What a captured frame carries, as far as this module decodes it.
+public enum FrameContent: Hashable, Sendable {
+    case udp(UDPDatagram)
+    case tcp(TCPSegment)
+    /// Anything else — ARP, ICMP, fragments, truncated or malformed headers — with a reason.
+    case other(String)
+}
+
+/// Decodes link, network and transport headers of one captured frame. Pure and total: any byte
+/// string yields a ``FrameContent``, never a trap (the fuzz target and truncation tests hold it to that).
+///
+/// ```
+/// link header (Ethernet / SLL / SLL2 / null / loop / none)
+///   → IPv4 (RFC 791; options skipped; fragments reported) or IPv6 (RFC 8200; hop-by-hop,
+///     routing and destination-options headers skipped; fragments reported)
+///     → UDP (RFC 768) or TCP (RFC 9293; options skipped)
+/// ```
+public enum FrameDecoder {
+    /// Decodes `frame` captured with `linkType`.
+    public static func decode(_ frame: ByteBuffer, linkType: LinkType) -> FrameContent {
+        var view = frame
+        let ethertype: UInt16?
+        switch linkType {
+        case .ethernet:
+            guard var type = view.getInteger(at: view.readerIndex + 12, as: UInt16.self) else { return .other("truncated Ethernet header") }
+            var offset = 14
+            while type == 0x8100 || type == 0x88A8 {   // 802.1Q / 802.1ad tags
+                guard let inner = view.getInteger(at: view.readerIndex + offset + 2, as: UInt16.self) else { return .other("truncated VLAN tag") }
+                type = inner
+                offset += 4
             }
-            return network(frame, from: off, etherType: etherType)
-        case LinkType.linuxSLL.rawValue:
-            guard let proto = u16(14), count >= 16 else { return .other("truncated SLL header") }
-            return network(frame, from: 16, etherType: proto)
-        case LinkType.linuxSLL2.rawValue:
-            guard let proto = u16(0), count >= 20 else { return .other("truncated SLL2 header") }
-            return network(frame, from: 20, etherType: proto)
-        case LinkType.null.rawValue, LinkType.loop.rawValue:
-            guard count >= 4, let be = frame.getInteger(at: base, as: UInt32.self) else {
-                return .other("truncated loopback header")
-            }
-            // DLT_NULL is in the writer's host order, DLT_LOOP in network order; families are < 2^16,
-            // so a big-endian reading with high bits set means the value was little-endian.
-            let family = be > 0xFFFF ? be.byteSwapped : be
+            view.moveReaderIndex(forwardBy: min(offset, view.readableBytes))
+            ethertype = type
+        case .linuxSLL:
+            guard let type = view.getInteger(at: view.readerIndex + 14, as: UInt16.self) else { return .other("truncated SLL header") }
+            view.moveReaderIndex(forwardBy: 16)
+            ethertype = type
+        case .linuxSLL2:
+            guard let type = view.getInteger(at: view.readerIndex, as: UInt16.self), view.readableBytes >= 20 else { return .other("truncated SLL2 header") }
+            view.moveReaderIndex(forwardBy: 20)
+            ethertype = type
+        case .null, .loop:
+            guard let raw = view.getInteger(at: view.readerIndex, as: UInt32.self) else { return .other("truncated loopback header") }
+            view.moveReaderIndex(forwardBy: 4)
+            // The family is in the writer's byte order for NULL and big-endian for LOOP; accept both.
+            let family = raw > 0xFFFF ? raw.byteSwapped : raw
             switch family {
-            case 2: return ipv4(frame, from: 4)
-            case 10, 24, 28, 30: return ipv6(frame, from: 4)
+            case 2: ethertype = 0x0800
+            case 24, 28, 30: ethertype = 0x86DD   // AF_INET6 differs between BSDs
             default: return .other("loopback family \(family)")
             }
-        case LinkType.raw.rawValue, 14, 101:
-            guard count >= 1, let first = frame.getInteger(at: base, as: UInt8.self) else { return .other("empty raw IP frame") }
-            switch first >> 4 {
-            case 4: return ipv4(frame, from: 0)
-            case 6: return ipv6(frame, from: 0)
-            default: return .other("raw IP version \(first >> 4)")
-            }
-        case LinkType.ipv4.rawValue:
-            return ipv4(frame, from: 0)
-        case LinkType.ipv6.rawValue:
-            return ipv6(frame, from: 0)
+        case .raw, .rawDLT:
+            ethertype = nil
+        case .ipv4:
+            ethertype = 0x0800
+        case .ipv6:
+            ethertype = 0x86DD
         default:
             return .other("unsupported link type \(linkType)")
         }
-    }
-
-    /// Decodes an IP packet (IPv4 or IPv6, by its version nibble) that starts at the buffer's reader index.
-    public static func decodeIP(_ packet: ByteBuffer) -> CapturedTransport {
-        decode(packet, linkType: .raw)
-    }
-
-    private static func network(_ frame: ByteBuffer, from off: Int, etherType: UInt16) -> CapturedTransport {
-        switch etherType {
-        case 0x0800: return ipv4(frame, from: off)
-        case 0x86DD: return ipv6(frame, from: off)
-        default: return .other("ethertype 0x" + hex4(etherType))
-        }
-    }
-
-    private static func hex4(_ v: UInt16) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 4 - s.count) + s
-    }
-
-    private static func ipv4(_ frame: ByteBuffer, from off: Int) -> CapturedTransport {
-        let start = frame.readerIndex + off
-        let available = frame.readableBytes - off
-        guard available >= 20,
-              let vihl = frame.getInteger(at: start, as: UInt8.self),
-              let totalLength = frame.getInteger(at: start + 2, as: UInt16.self),
-              let ident = frame.getInteger(at: start + 4, as: UInt16.self),
-              let fragField = frame.getInteger(at: start + 6, as: UInt16.self),
-              let proto = frame.getInteger(at: start + 9, as: UInt8.self),
-              let src = frame.getInteger(at: start + 12, as: UInt32.self),
-              let dst = frame.getInteger(at: start + 16, as: UInt32.self)
-        else { return .other("truncated IPv4 header") }
-        guard vihl >> 4 == 4 else { return .other("IPv4 header with version \(vihl >> 4)") }
-        let headerLength = Int(vihl & 0x0F) * 4
-        guard headerLength >= 20 else { return .other("IPv4 header length \(headerLength) < 20") }
-        guard available >= headerLength else { return .other("truncated IPv4 options") }
-        // TSO/GSO captures may carry total length 0; fall back to what was captured.
-        var end = available
-        if totalLength != 0 {
-            guard Int(totalLength) >= headerLength else { return .other("IPv4 total length \(totalLength) < header") }
-            guard Int(totalLength) <= available else { return .other("truncated IPv4 packet (\(available) of \(totalLength) bytes)") }
-            end = Int(totalLength)
-        }
-        let moreFragments = fragField & 0x2000 != 0
-        let fragmentOffset = Int(fragField & 0x1FFF) * 8
-        if moreFragments || fragmentOffset != 0 {
-            return .other("IPv4 fragment id=0x\(hex4(ident)) offset=\(fragmentOffset)\(moreFragments ? " more" : "")")
-        }
-        return transport(frame, from: start + headerLength, length: end - headerLength, proto: proto,
-                         source: .v4(src), destination: .v4(dst))
-    }
-
-    private static func ipv6(_ frame: ByteBuffer, from off: Int) -> CapturedTransport {
-        let start = frame.readerIndex + off
-        let available = frame.readableBytes - off
-        guard available >= 40,
-              let first = frame.getInteger(at: start, as: UInt8.self),
-              let payloadLength = frame.getInteger(at: start + 4, as: UInt16.self),
-              var next = frame.getInteger(at: start + 6, as: UInt8.self),
-              let sh = frame.getInteger(at: start + 8, as: UInt64.self),
-              let sl = frame.getInteger(at: start + 16, as: UInt64.self),
-              let dh = frame.getInteger(at: start + 24, as: UInt64.self),
-              let dl = frame.getInteger(at: start + 32, as: UInt64.self)
-        else { return .other("truncated IPv6 header") }
-        guard first >> 4 == 6 else { return .other("IPv6 header with version \(first >> 4)") }
-        var end = available
-        if payloadLength != 0 {  // 0 = jumbogram or TSO; use what was captured
-            guard 40 + Int(payloadLength) <= available else {
-                return .other("truncated IPv6 packet (\(available) of \(40 + Int(payloadLength)) bytes)")
+        switch ethertype {
+        case 0x0800: return decodeIPv4(view)
+        case 0x86DD: return decodeIPv6(view)
+        case nil:
+            guard let first = view.getInteger(at: view.readerIndex, as: UInt8.self) else { return .other("empty raw IP frame") }
+            switch first >> 4 {
+            case 4: return decodeIPv4(view)
+            case 6: return decodeIPv6(view)
+            default: return .other("raw frame with IP version \(first >> 4)")
             }
-            end = 40 + Int(payloadLength)
+        case let t?: return .other("ethertype 0x" + String(t, radix: 16))
         }
-        var pos = 40
-        // RFC 8200 §4: skip hop-by-hop (0), routing (43) and destination options (60).
-        while next == 0 || next == 43 || next == 60 || next == 44 {
-            if next == 44 { return .other("IPv6 fragment") }
-            guard pos + 2 <= end,
-                  let nh = frame.getInteger(at: start + pos, as: UInt8.self),
-                  let len = frame.getInteger(at: start + pos + 1, as: UInt8.self)
-            else { return .other("truncated IPv6 extension header") }
-            let extLength = (Int(len) + 1) * 8
-            guard pos + extLength <= end else { return .other("truncated IPv6 extension header") }
-            next = nh
-            pos += extLength
-        }
-        return transport(frame, from: start + pos, length: end - pos, proto: next,
-                         source: .v6(high: sh, low: sl), destination: .v6(high: dh, low: dl))
     }
 
-    private static func transport(_ frame: ByteBuffer, from start: Int, length: Int, proto: UInt8,
-                                  source: IPAddress, destination: IPAddress) -> CapturedTransport {
+    static func decodeIPv4(_ packet: ByteBuffer) -> FrameContent {
+        let base = packet.readerIndex
+        guard packet.readableBytes >= 20, let vihl = packet.getInteger(at: base, as: UInt8.self), vihl >> 4 == 4 else {
+            return .other("truncated or bad IPv4 header")
+        }
+        let ihl = Int(vihl & 0x0F) * 4
+        guard ihl >= 20, packet.readableBytes >= ihl,
+              let total = packet.getInteger(at: base + 2, as: UInt16.self),
+              let fragment = packet.getInteger(at: base + 6, as: UInt16.self),
+              let proto = packet.getInteger(at: base + 9, as: UInt8.self),
+              let src = packet.getBytes(at: base + 12, length: 4), let dst = packet.getBytes(at: base + 16, length: 4)
+        else { return .other("truncated IPv4 header") }
+        if fragment & 0x3FFF != 0 { return .other("IPv4 fragment") }
+        // The total length bounds the packet (frames may carry Ethernet padding beyond it). A packet cut
+        // short by the snap length is reported, not decoded from a partial payload. Zero (TSO/GSO
+        // captures) means "what was captured".
+        if Int(total) > packet.readableBytes {
+            return .other("truncated IPv4 packet (\(packet.readableBytes) of \(total) bytes captured)")
+        }
+        let end = Int(total) >= ihl ? Int(total) : packet.readableBytes
+        guard let body = packet.getSlice(at: base + ihl, length: end - ihl) else { return .other("truncated IPv4 packet") }
+        return decodeTransport(proto, body, IPAddress(bytes: src)!, IPAddress(bytes: dst)!)
+    }
+
+    static func decodeIPv6(_ packet: ByteBuffer) -> FrameContent {
+        let base = packet.readerIndex
+        guard packet.readableBytes >= 40, let v = packet.getInteger(at: base, as: UInt8.self), v >> 4 == 6,
+              let payloadLength = packet.getInteger(at: base + 4, as: UInt16.self),
+              var next = packet.getInteger(at: base + 6, as: UInt8.self),
+              let src = packet.getBytes(at: base + 8, length: 16), let dst = packet.getBytes(at: base + 24, length: 16)
+        else { return .other("truncated or bad IPv6 header") }
+        if payloadLength != 0 && 40 + Int(payloadLength) > packet.readableBytes {
+            return .other("truncated IPv6 packet (\(packet.readableBytes) of \(40 + Int(payloadLength)) bytes captured)")
+        }
+        let end = payloadLength == 0 ? packet.readableBytes : 40 + Int(payloadLength)   // 0: jumbogram / TSO
+        var offset = 40
+        while true {
+            switch next {
+            case 0, 43, 60:   // hop-by-hop, routing, destination options
+                guard let n = packet.getInteger(at: base + offset, as: UInt8.self),
+                      let len = packet.getInteger(at: base + offset + 1, as: UInt8.self), offset + 2 <= end
+                else { return .other("truncated IPv6 extension header") }
+                next = n
+                offset += (Int(len) + 1) * 8
+                guard offset <= end else { return .other("truncated IPv6 extension header") }
+            case 44: return .other("IPv6 fragment")
+            default:
+                guard let body = packet.getSlice(at: base + offset, length: end - offset) else { return .other("truncated IPv6 packet") }
+                return decodeTransport(next, body, IPAddress(bytes: src)!, IPAddress(bytes: dst)!)
+            }
+        }
+    }
+
+    static func decodeTransport(_ proto: UInt8, _ body: ByteBuffer, _ src: IPAddress, _ dst: IPAddress) -> FrameContent {
+        let base = body.readerIndex
         switch proto {
         case 17:
-            guard length >= 8,
-                  let sp = frame.getInteger(at: start, as: UInt16.self),
-                  let dp = frame.getInteger(at: start + 2, as: UInt16.self),
-                  let udpLength = frame.getInteger(at: start + 4, as: UInt16.self),
-                  let checksum = frame.getInteger(at: start + 6, as: UInt16.self)
+            guard let sp = body.getInteger(at: base, as: UInt16.self), let dp = body.getInteger(at: base + 2, as: UInt16.self),
+                  let len = body.getInteger(at: base + 4, as: UInt16.self), body.readableBytes >= 8
             else { return .other("truncated UDP header") }
-            // A zero UDP length happens with IPv6 jumbograms; otherwise it must fit.
-            var payloadLength = length - 8
-            if udpLength != 0 {
-                guard udpLength >= 8 else { return .other("UDP length \(udpLength) < 8") }
-                guard Int(udpLength) <= length else { return .other("truncated UDP datagram (\(length) of \(udpLength) bytes)") }
-                payloadLength = Int(udpLength) - 8
+            guard len >= 8, Int(len) <= body.readableBytes, let payload = body.getSlice(at: base + 8, length: Int(len) - 8) else {
+                return .other("UDP length \(len) does not fit the \(body.readableBytes)-byte packet")
             }
-            guard let payload = frame.getSlice(at: start + 8, length: payloadLength) else {
-                return .other("truncated UDP payload")
-            }
-            let tuple = FiveTuple(source: source, sourcePort: sp, destination: destination, destinationPort: dp, proto: .udp)
-            return .udp(UDPDatagram(fiveTuple: tuple, checksum: checksum, payload: payload))
+            return .udp(UDPDatagram(fiveTuple: FiveTuple(source: src, sourcePort: sp, destination: dst, destinationPort: dp, transport: .udp), payload: payload))
         case 6:
-            guard length >= 20,
-                  let sp = frame.getInteger(at: start, as: UInt16.self),
-                  let dp = frame.getInteger(at: start + 2, as: UInt16.self),
-                  let seq = frame.getInteger(at: start + 4, as: UInt32.self),
-                  let ack = frame.getInteger(at: start + 8, as: UInt32.self),
-                  let offsetByte = frame.getInteger(at: start + 12, as: UInt8.self),
-                  let flags = frame.getInteger(at: start + 13, as: UInt8.self),
-                  let window = frame.getInteger(at: start + 14, as: UInt16.self),
-                  let checksum = frame.getInteger(at: start + 16, as: UInt16.self),
-                  let urgent = frame.getInteger(at: start + 18, as: UInt16.self)
+            guard body.readableBytes >= 20,
+                  let sp = body.getInteger(at: base, as: UInt16.self), let dp = body.getInteger(at: base + 2, as: UInt16.self),
+                  let seq = body.getInteger(at: base + 4, as: UInt32.self), let ack = body.getInteger(at: base + 8, as: UInt32.self),
+                  let offFlags = body.getInteger(at: base + 12, as: UInt16.self)
             else { return .other("truncated TCP header") }
-            let headerLength = Int(offsetByte >> 4) * 4
-            guard headerLength >= 20 else { return .other("TCP data offset \(headerLength) < 20") }
-            guard headerLength <= length,
-                  let options = frame.getSlice(at: start + 20, length: headerLength - 20),
-                  let payload = frame.getSlice(at: start + headerLength, length: length - headerLength)
-            else { return .other("truncated TCP options") }
-            let tuple = FiveTuple(source: source, sourcePort: sp, destination: destination, destinationPort: dp, proto: .tcp)
-            return .tcp(TCPSegment(fiveTuple: tuple, sequenceNumber: seq, acknowledgmentNumber: ack,
-                                   flags: TCPFlags(rawValue: flags), window: window, checksum: checksum,
-                                   urgentPointer: urgent, options: options, payload: payload))
+            let headerLength = Int(offFlags >> 12) * 4
+            guard headerLength >= 20, headerLength <= body.readableBytes,
+                  let payload = body.getSlice(at: base + headerLength, length: body.readableBytes - headerLength)
+            else { return .other("bad TCP data offset") }
+            let tuple = FiveTuple(source: src, sourcePort: sp, destination: dst, destinationPort: dp, transport: .tcp)
+            return .tcp(TCPSegment(fiveTuple: tuple, sequenceNumber: seq, acknowledgmentNumber: ack, flags: offFlags & 0x01FF, payload: payload))
         default:
-            return .other("ip protocol \(proto)")
+            return .other("IP protocol \(proto)")
         }
     }
 }

@@ -1,112 +1,103 @@
-import Foundation
 import NIOCore
 import PacketCapture
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// One UDP datagram replayed from a capture file.
-public struct CapturedDatagram: Sendable, Hashable {
-    /// 1-based frame number in the file (tshark's `frame.number`); the key into a ``GoldenTable``.
-    public var frameNumber: Int
-    /// Capture time, nanoseconds since the Unix epoch.
-    public var timestampNanos: Int64
-    /// Addresses and ports.
-    public var fiveTuple: FiveTuple
-    /// The UDP payload.
-    public var payload: ByteBuffer
-}
+/// The repository's `Captures/` corpus of real WebRTC traffic, for conformance tests, fuzz seeds and
+/// benchmarks. Found by walking up from this source file, so it works from any test target without
+/// SwiftPM resources (which cannot reach outside a target's folder).
+public enum CaptureCorpus {
+    /// Absolute path of the `Captures/` directory.
+    public static let directory: String = {
+        var dir = String(#filePath)
+        while let slash = dir.lastIndex(of: "/"), dir != "/" {
+            dir = String(dir[..<slash])
+            let candidate = dir + "/Captures"
+            if isDirectory(candidate) && isFile(dir + "/Package.swift") { return candidate }
+        }
+        fatalError("Captures/ not found above \(#filePath)")
+    }()
 
-/// A pcap or pcapng file of the corpus, with its goldens beside it.
-public struct CaptureFile: Sendable, Hashable, CustomStringConvertible {
-    /// File name, e.g. `"chrome-aiortc.pcapng"`.
-    public let name: String
-    /// Absolute path.
-    public let path: String
-    /// Path relative to the corpus root, e.g. `"chrome-aiortc/chrome-aiortc.pcapng"` (used in reports).
-    public let relativePath: String
+    /// Every `*.pcap` / `*.pcapng` under `Captures/` (recursively, excluding `tools/`), sorted by path.
+    public static var captures: [CaptureFile] { captures(in: directory) }
 
-    /// Creates a value for a file at `path`; `relativePath` defaults to the file name.
-    public init(path: String, relativePath: String? = nil) {
-        self.path = path
-        self.name = (path as NSString).lastPathComponent
-        self.relativePath = relativePath ?? (path as NSString).lastPathComponent
+    /// Every `*.pcap` / `*.pcapng` under `directory` (recursively, excluding `tools/`), sorted by path.
+    /// Used by tests that run against their own fixture directories rather than `Captures/`.
+    public static func captures(in directory: String) -> [CaptureFile] {
+        listFiles(directory).filter { ($0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng")) && !$0.contains("/tools/") }
+            .sorted().map(CaptureFile.init(path:))
     }
 
-    /// Whether this is a decrypted counterpart (`*.plain.pcap`).
-    public var isPlaintext: Bool { name.hasSuffix(".plain.pcap") }
-
-    /// The file name without `.pcap` / `.pcapng`: `x.plain.pcap` → `x.plain`.
-    public var stem: String {
-        for ext in [".pcapng", ".pcap"] where name.hasSuffix(ext) { return String(name.dropLast(ext.count)) }
-        return name
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// `relativePath`.
-    public var description: String { relativePath }
-
-    /// Every frame of the file, decoded.
-    public func frames() throws(PacketCaptureError) -> [CapturedFrame] {
-        try PCAPReader.readAll(path: path)
+    static func isFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 
-    /// Every UDP datagram of the file, in frame order.
-    public func udpDatagrams() throws(PacketCaptureError) -> [CapturedDatagram] {
-        let reader = try PCAPReader(path: path)
-        var out: [CapturedDatagram] = []
-        while let f = try reader.next() {
-            if case .udp(let d) = f.transport {
-                out.append(CapturedDatagram(frameNumber: f.number, timestampNanos: f.timestampNanos,
-                                            fiveTuple: d.fiveTuple, payload: d.payload))
+    static func listFiles(_ dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
+            if name == "." || name == ".." { continue }
+            let path = dir + "/" + name
+            if isDirectory(path) { out += listFiles(path) } else { out.append(path) }
         }
         return out
     }
-
-    /// Path of the golden TSV for `protocol` (`<dir>/<stem>.<protocol>.tsv`), whether or not it exists.
-    public func goldenPath(_ protocol: String) -> String {
-        ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("\(stem).\(`protocol`).tsv")
-    }
-
-    /// The golden table for `protocol` (`"stun"`, `"rtp"`, `"rtcp"`, …), or `nil` when there is no such file.
-    public func golden(_ protocol: String) throws(GoldenTableError) -> GoldenTable? {
-        let p = goldenPath(`protocol`)
-        guard FileManager.default.fileExists(atPath: p) else { return nil }
-        return try GoldenTable(contentsOfFile: p)
-    }
 }
 
-/// The repository's corpus of real captures under `Captures/`.
-public enum CaptureCorpus {
-    /// The `Captures/` directory found by walking up from this source file, or `nil` when there is none.
-    public static let root: String? = findRoot(from: "\(#filePath)")
+/// One UDP datagram of a capture, with the frame it came from.
+public struct CapturedDatagram: Sendable {
+    /// tshark's `frame.number` of the frame (1-based).
+    public var frameNumber: Int
+    public var timestampNanoseconds: UInt64
+    public var fiveTuple: FiveTuple
+    public var payload: ByteBuffer
+}
 
-    /// Every capture under ``root``, sorted by relative path; empty when there is no `Captures/` directory.
-    public static let captures: [CaptureFile] = root.map { captures(in: $0) } ?? []
+/// A capture file of the corpus.
+public struct CaptureFile: Sendable, CustomStringConvertible {
+    /// Absolute path.
+    public var path: String
+    public init(path: String) { self.path = path }
 
-    /// Walks up from `path` (a file or directory) looking for a `Captures` directory.
-    public static func findRoot(from path: String) -> String? {
-        var dir = URL(fileURLWithPath: path).deletingLastPathComponent()
-        while true {
-            let candidate = dir.appendingPathComponent("Captures")
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDir), isDir.boolValue {
-                return candidate.path
-            }
-            let parent = dir.deletingLastPathComponent()
-            if parent.path == dir.path { return nil }
-            dir = parent
+    /// File name, e.g. `chromium-aiortc-av.plain.pcap`.
+    public var name: String { String(path.split(separator: "/").last ?? "") }
+    /// The path without `.pcap`/`.pcapng`; goldens are `<stem>.<protocol>.tsv`.
+    public var stem: String {
+        if path.hasSuffix(".pcapng") { return String(path.dropLast(7)) }
+        if path.hasSuffix(".pcap") { return String(path.dropLast(5)) }
+        return path
+    }
+    /// Whether this is a decrypted twin (`*.plain.pcap`): RTP payloads and RTCP bodies are plaintext.
+    public var isPlaintext: Bool { name.hasSuffix(".plain.pcap") }
+    public var description: String { name }
+
+    /// Every frame of the file.
+    public func frames() throws(PacketCaptureError) -> [CapturedFrame] { try PCAPReader.readAll(path: path) }
+
+    /// Every UDP datagram of the file, in order.
+    public func udpDatagrams() throws(PacketCaptureError) -> [CapturedDatagram] {
+        try frames().compactMap { frame in
+            guard case .udp(let d) = frame.content else { return nil }
+            return CapturedDatagram(frameNumber: frame.number, timestampNanoseconds: frame.timestampNanoseconds,
+                                    fiveTuple: d.fiveTuple, payload: d.payload)
         }
     }
 
-    /// Every `*.pcap` / `*.pcapng` under `directory`, recursively, sorted by relative path (stable across runs).
-    public static func captures(in directory: String) -> [CaptureFile] {
-        guard let e = FileManager.default.enumerator(atPath: directory) else { return [] }
-        var out: [CaptureFile] = []
-        while let rel = e.nextObject() as? String {
-            guard rel.hasSuffix(".pcap") || rel.hasSuffix(".pcapng") else { continue }
-            let full = (directory as NSString).appendingPathComponent(rel)
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue else { continue }
-            out.append(CaptureFile(path: full, relativePath: rel))
-        }
-        return out.sorted { $0.relativePath < $1.relativePath }
+    /// The tshark golden for `protocol` (`stun`, `rtp`, `rtcp`), or `nil` when there is none.
+    public func golden(_ protocol: String) throws -> GoldenTable? {
+        let file = "\(stem).\(`protocol`).tsv"
+        guard CaptureCorpus.isFile(file) else { return nil }
+        return try GoldenTable(path: file)
     }
 }

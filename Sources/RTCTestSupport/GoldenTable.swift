@@ -1,162 +1,68 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Why a golden TSV could not be loaded.
-public enum GoldenTableError: Error, Equatable, Sendable {
-    /// The file could not be read.
-    case unreadable(path: String)
-    /// No header row.
-    case empty
-    /// The first column of the header is not `frame.number`.
-    case firstColumnNotFrameNumber(String)
-    /// A row's first cell is not a positive integer.
-    case badFrameNumber(line: Int, text: String)
-    /// A row has more cells than the header.
-    case tooManyCells(line: Int)
-    /// Two rows for the same frame.
-    case duplicateFrame(Int)
+/// Errors reading a golden file.
+public struct GoldenError: Error, CustomStringConvertible {
+    public var description: String
 }
 
-/// A golden table written by `Captures/tools/make-goldens.sh`: tshark `-T fields -E header=y
-/// -E separator=/t -E occurrence=a -E aggregator=,` output, first column `frame.number`.
-///
-/// ```swift
-/// let golden = try capture.golden("rtp")!
-/// let row = golden[frame.frameNumber]!
-/// row["rtp.seq"]          // ["4711"]; [] when the cell is empty or the column unknown
-/// row.int("rtp.ssrc")     // 0x1234abcd parsed from "0x1234abcd"
-/// ```
+/// A tshark `-T fields` dissection saved as TSV (see `Captures/tools/make-goldens.sh`): a header row of
+/// field names, then one row per frame; the first column is `frame.number`; a field that occurs several
+/// times in one frame holds its values comma-joined; an empty cell means the field is absent.
 public struct GoldenTable: Sendable {
-    /// Field names of the header row, `frame.number` first.
-    public let columns: [String]
+    /// Field names in column order (the first is `frame.number`).
+    public var columns: [String]
     /// Rows keyed by frame number.
-    public let rows: [Int: GoldenRow]
+    public var rows: [Int: Row]
 
-    /// Frame numbers present, ascending.
-    public var frameNumbers: [Int] { rows.keys.sorted() }
-
-    /// The row of frame `frameNumber`, or `nil` when tshark did not match that frame.
-    public subscript(frameNumber: Int) -> GoldenRow? { rows[frameNumber] }
-
-    /// Parses TSV text. Trailing empty cells may be omitted; `\r\n` line ends are accepted.
-    public init(tsv: String) throws(GoldenTableError) {
-        var lines = tsv.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
+    /// One frame's fields.
+    public struct Row: Sendable {
+        var cells: [String: String]
+        /// The values of `field` in order of occurrence; empty when absent.
+        public subscript(field: String) -> [String] {
+            guard let cell = cells[field], !cell.isEmpty else { return [] }
+            return cell.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         }
-        while let last = lines.last, last.isEmpty { lines.removeLast() }
-        guard let header = lines.first, !header.isEmpty else { throw .empty }
-        let columns = header.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        guard columns[0] == "frame.number" else { throw .firstColumnNotFrameNumber(columns[0]) }
-        var index: [String: Int] = [:]
-        for (i, c) in columns.enumerated() where index[c] == nil { index[c] = i }
-        var rows: [Int: GoldenRow] = [:]
-        for (n, line) in lines.enumerated().dropFirst() where !line.isEmpty {
+        /// The raw cell text of `field` (comma-joined values), `""` when absent.
+        public func raw(_ field: String) -> String { cells[field] ?? "" }
+        /// The values of `field` as integers (decimal or `0x` hex); `nil` entries for unparsable text.
+        public func integers(_ field: String) -> [UInt64?] { self[field].map(GoldenTable.integer) }
+    }
+
+    /// Parses a decimal or `0x`-prefixed hexadecimal integer as tshark prints them.
+    public static func integer(_ text: String) -> UInt64? {
+        if text.hasPrefix("0x") { return UInt64(text.dropFirst(2), radix: 16) }
+        return UInt64(text)
+    }
+
+    /// Loads the table at `path`.
+    public init(path: String) throws {
+        guard let f = fopen(path, "r") else { throw GoldenError(description: "cannot open \(path)") }
+        defer { fclose(f) }
+        var text: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n <= 0 { break }
+            text += chunk[0..<n]
+        }
+        try self.init(tsv: String(decoding: text, as: UTF8.self))
+    }
+
+    /// Parses TSV text.
+    public init(tsv: String) throws {
+        var lines = tsv.split(separator: "\n", omittingEmptySubsequences: true)
+        guard !lines.isEmpty else { throw GoldenError(description: "empty golden") }
+        columns = lines.removeFirst().split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        guard columns.first == "frame.number" else { throw GoldenError(description: "first column must be frame.number") }
+        rows = [:]
+        for line in lines {
             let cells = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard cells.count <= columns.count else { throw .tooManyCells(line: n + 1) }
-            guard let frame = Int(cells[0]), frame > 0 else { throw .badFrameNumber(line: n + 1, text: cells[0]) }
-            guard rows[frame] == nil else { throw .duplicateFrame(frame) }
-            rows[frame] = GoldenRow(frameNumber: frame, cells: cells, columnIndex: index)
+            guard let frame = Int(cells[0]) else { throw GoldenError(description: "bad frame number in \(line)") }
+            var dict: [String: String] = [:]
+            for (i, c) in columns.enumerated().dropFirst() where i < cells.count { dict[c] = cells[i] }
+            rows[frame] = Row(cells: dict)
         }
-        self.columns = columns
-        self.rows = rows
     }
-
-    /// Loads a TSV file.
-    public init(contentsOfFile path: String) throws(GoldenTableError) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
-        try self.init(tsv: String(decoding: data, as: UTF8.self))
-    }
-}
-
-/// One row of a ``GoldenTable``.
-public struct GoldenRow: Sendable {
-    /// The frame number (first column).
-    public let frameNumber: Int
-    /// The raw cells, in column order (may be shorter than the header when trailing cells were empty).
-    public let cells: [String]
-    private let columnIndex: [String: Int]
-
-    init(frameNumber: Int, cells: [String], columnIndex: [String: Int]) {
-        self.frameNumber = frameNumber
-        self.cells = cells
-        self.columnIndex = columnIndex
-    }
-
-    /// The raw cell text of `field`, or `nil` when the column is unknown or the cell is empty.
-    public func raw(_ field: String) -> String? {
-        guard let i = columnIndex[field], i < cells.count, !cells[i].isEmpty else { return nil }
-        return cells[i]
-    }
-
-    /// The values of `field`, split on `,`; `[]` when the cell is empty (field absent) or the column unknown.
-    public subscript(field: String) -> [String] {
-        guard let r = raw(field) else { return [] }
-        return r.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-    }
-
-    /// Whether the table has a column named `field` (regardless of this row's cell).
-    public func hasColumn(_ field: String) -> Bool { columnIndex[field] != nil }
-
-    /// The first value of `field`, if any.
-    public func first(_ field: String) -> String? { self[field].first }
-
-    /// The first value of `field` as an integer (decimal, or hex with a `0x` prefix), or `nil`.
-    public func int(_ field: String) -> Int? { first(field).flatMap(GoldenRow.parseInt) }
-
-    /// The first value of `field` as an unsigned 64-bit integer (decimal or `0x` hex), or `nil`.
-    public func uint64(_ field: String) -> UInt64? { first(field).flatMap(GoldenRow.parseUInt64) }
-
-    /// Every value of `field` as integers; `nil` if any value does not parse.
-    public func ints(_ field: String) -> [Int]? {
-        var out: [Int] = []
-        for v in self[field] {
-            guard let i = GoldenRow.parseInt(v) else { return nil }
-            out.append(i)
-        }
-        return out
-    }
-
-    /// Parses `"42"`, `"-3"` or `"0x2a"` (case-insensitive hex).
-    public static func parseInt(_ text: String) -> Int? {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        if t.hasPrefix("0x") || t.hasPrefix("0X") { return Int(t.dropFirst(2), radix: 16) }
-        return Int(t)
-    }
-
-    /// Parses `"42"` or `"0x2a"` as `UInt64`.
-    public static func parseUInt64(_ text: String) -> UInt64? {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        if t.hasPrefix("0x") || t.hasPrefix("0X") { return UInt64(t.dropFirst(2), radix: 16) }
-        return UInt64(t)
-    }
-
-    /// Compares `field` with an integer: `nil` when they agree, otherwise a mismatch description
-    /// (`"rtp.seq: golden [4711], parsed 4712"`). The golden value may be decimal or `0x` hex; the field
-    /// must have exactly one value.
-    public func check(_ field: String, _ actual: some BinaryInteger) -> String? {
-        let values = self[field]
-        if values.count == 1, let g = GoldenRow.parseInt(values[0]), Int(exactly: actual) == g { return nil }
-        if values.count == 1, let g = GoldenRow.parseUInt64(values[0]), UInt64(exactly: actual) == g { return nil }
-        return "\(field): golden \(values), parsed \(actual)"
-    }
-
-    /// Compares every value of `field` with `actual` integers (order matters).
-    public func check(_ field: String, _ actual: [some BinaryInteger]) -> String? {
-        let values = self[field]
-        if values.count == actual.count,
-           zip(values, actual).allSatisfy({ g, a in
-               if let gi = GoldenRow.parseInt(g), Int(exactly: a) == gi { return true }
-               if let gu = GoldenRow.parseUInt64(g), UInt64(exactly: a) == gu { return true }
-               return false
-           }) { return nil }
-        return "\(field): golden \(values), parsed \(actual.map { "\($0)" })"
-    }
-
-    /// Compares `field` with strings exactly (for hex byte fields pass lowercase hex, as tshark prints).
-    public func check(_ field: String, _ actual: [String]) -> String? {
-        let values = self[field]
-        return values == actual ? nil : "\(field): golden \(values), parsed \(actual)"
-    }
-
-    /// Compares a single-valued string `field` exactly.
-    public func check(_ field: String, _ actual: String) -> String? { check(field, [actual]) }
 }

@@ -19,24 +19,24 @@ enum HandFrames {
 
     /// 802.1Q-tagged IPv4/UDP.
     static func vlan() throws -> ByteBuffer {
-        ethernet([(0x8100, 10)], etherType: 0x0800, try PacketSynthesis.udpPacket(payload: udpPayload(10), fiveTuple: udp4))
+        ethernet([(0x8100, 10)], etherType: 0x0800, ipPacket(udpPayload(10), udp4))
     }
 
     /// 802.1ad + 802.1Q (QinQ) tagged IPv6/UDP.
     static func qinq() throws -> ByteBuffer {
-        ethernet([(0x88A8, 100), (0x8100, 10)], etherType: 0x86DD, try PacketSynthesis.udpPacket(payload: udpPayload(11), fiveTuple: udp6))
+        ethernet([(0x88A8, 100), (0x8100, 10)], etherType: 0x86DD, ipPacket(udpPayload(11), udp6))
     }
 
     /// IPv4 with 4 bytes of options (Router Alert) carrying UDP.
     static func ipv4Options() throws -> ByteBuffer {
-        let ip = try PacketSynthesis.udpPacket(payload: udpPayload(12), fiveTuple: udp4)
+        let ip = ipPacket(udpPayload(12), udp4)
         var out = ByteBuffer()
         var header = ip.getSlice(at: ip.readerIndex, length: 20)!
         header.setInteger(UInt8(0x46), at: header.readerIndex)
         header.setInteger(UInt16(ip.readableBytes + 4), at: header.readerIndex + 2)
         header.setInteger(UInt16(0), at: header.readerIndex + 10)
         header.writeBytes([0x94, 0x04, 0x00, 0x00])
-        header.setInteger(PacketSynthesis.ipv4HeaderChecksum(header), at: header.readerIndex + 10)
+        header.setInteger(PacketSynthesizer.internetChecksum(header.getBytes(at: header.readerIndex, length: header.readableBytes)!), at: header.readerIndex + 10)
         out.writeBuffer(&header)
         var rest = ip.getSlice(at: ip.readerIndex + 20, length: ip.readableBytes - 20)!
         out.writeBuffer(&rest)
@@ -45,7 +45,7 @@ enum HandFrames {
 
     /// IPv6 with hop-by-hop and destination-options extension headers carrying UDP.
     static func ipv6Extensions() throws -> ByteBuffer {
-        let ip = try PacketSynthesis.udpPacket(payload: udpPayload(13), fiveTuple: udp6)
+        let ip = ipPacket(udpPayload(13), udp6)
         var out = ip.getSlice(at: ip.readerIndex, length: 40)!
         out.setInteger(UInt16(ip.readableBytes - 40 + 16), at: out.readerIndex + 4)
         out.setInteger(UInt8(0), at: out.readerIndex + 6)                  // next: hop-by-hop
@@ -58,18 +58,19 @@ enum HandFrames {
 
     /// First fragment of a fragmented IPv4/UDP datagram (MF set).
     static func ipv4Fragment() throws -> ByteBuffer {
-        let ip = try PacketSynthesis.udpPacket(payload: udpPayload(64), fiveTuple: udp4, identification: 0x4242)
+        let ip = ipPacket(udpPayload(64), udp4)
         var out = ip.getSlice(at: ip.readerIndex, length: 20 + 32)!
         out.setInteger(UInt16(52), at: out.readerIndex + 2)
         out.setInteger(UInt16(0x2000), at: out.readerIndex + 6)
         out.setInteger(UInt16(0), at: out.readerIndex + 10)
-        out.setInteger(PacketSynthesis.ipv4HeaderChecksum(out.getSlice(at: out.readerIndex, length: 20)!), at: out.readerIndex + 10)
+        out.setInteger(UInt16(0x4242), at: out.readerIndex + 4)
+        out.setInteger(PacketSynthesizer.internetChecksum(out.getBytes(at: out.readerIndex, length: 20)!), at: out.readerIndex + 10)
         return ethernet([], etherType: 0x0800, out)
     }
 
     /// IPv6 packet with a fragment header (first fragment, M set).
     static func ipv6Fragment() throws -> ByteBuffer {
-        let ip = try PacketSynthesis.udpPacket(payload: udpPayload(16), fiveTuple: udp6)
+        let ip = ipPacket(udpPayload(16), udp6)
         var out = ip.getSlice(at: ip.readerIndex, length: 40)!
         out.setInteger(UInt16(ip.readableBytes - 40 + 8), at: out.readerIndex + 4)
         out.setInteger(UInt8(44), at: out.readerIndex + 6)
@@ -88,7 +89,7 @@ enum HandFrames {
 
     /// A tiny IPv4/UDP datagram padded to the 60-byte Ethernet minimum.
     static func padded() throws -> ByteBuffer {
-        var f = ethernet([], etherType: 0x0800, try PacketSynthesis.udpPacket(payload: udpPayload(2), fiveTuple: udp4))
+        var f = ethernet([], etherType: 0x0800, ipPacket(udpPayload(2), udp4))
         f.writeRepeatingByte(0xEE, count: 60 - f.readableBytes)
         return f
     }

@@ -3,16 +3,22 @@ import NIOCore
 import PacketCapture
 import Testing
 
-/// The PCAPWriter-made fixtures. With `PCAP_WRITE_FIXTURES=<dir>` (used by make-fixtures.sh) they are
-/// written there; otherwise they are written to a temporary directory and must equal the committed bytes.
+/// The PCAPWriter-made fixtures (cross-checked with tshark by make-fixtures.sh). With
+/// `PCAP_WRITE_FIXTURES=<dir>` they are written there; otherwise they are written to a temporary
+/// directory and must equal the committed bytes, so a writer change cannot go unnoticed.
 @Suite struct WriterFixtureTests {
-    static let base: Int64 = 1_700_000_000_123_456_000
+    static let base: UInt64 = 1_700_000_000_123_456_000
+
+    static func tcp(_ w: PCAPWriter, _ payload: ByteBuffer, _ tuple: FiveTuple, seq: UInt32, ack: UInt32 = 0,
+                    flags: UInt16 = 0x18, at t: UInt64) {
+        w.write(frame: PacketSynthesizer.frame(linkType: w.linkType, fiveTuple: tuple, payload: payload, tcpSequence: seq,
+                                               tcpAcknowledgment: ack, tcpFlags: flags), timestampNanoseconds: t)
+    }
 
     static func writeAll(into dir: String) throws -> [String] {
         var names: [String] = []
-        func make(_ name: String, _ link: LinkType, _ precision: PCAPTimestampPrecision = .microseconds,
-                  _ body: (PCAPWriter) throws -> Void) throws {
-            let w = try PCAPWriter(path: dir + "/" + name, linkType: link, precision: precision)
+        func make(_ name: String, _ link: LinkType, _ body: (PCAPWriter) throws -> Void) throws {
+            let w = try PCAPWriter(path: dir + "/" + name, linkType: link)
             try body(w)
             w.close()
             names.append(name)
@@ -20,39 +26,34 @@ import Testing
         let t = base
         for (name, link) in [("null-udp.pcap", LinkType.null), ("loop-udp.pcap", LinkType.loop)] {
             try make(name, link) { w in
-                try w.writeUDP(payload: rtpPayload(seq: 1), fiveTuple: udp4, timestampNanos: t)
-                try w.writeUDP(payload: rtpPayload(seq: 2), fiveTuple: udp4.reversed, timestampNanos: t + 20_000_000)
-                try w.writeUDP(payload: rtpPayload(seq: 3), fiveTuple: udp6, timestampNanos: t + 40_000_000)
-                try w.writeTCP(payload: ByteBuffer(string: "hello"), fiveTuple: tcp6, sequenceNumber: 7, acknowledgmentNumber: 9,
-                               timestampNanos: t + 60_000_000)
+                w.writeUDP(rtpPayload(seq: 1), fiveTuple: udp4, timestampNanoseconds: t)
+                w.writeUDP(rtpPayload(seq: 2), fiveTuple: udp4.reversed, timestampNanoseconds: t + 20_000_000)
+                w.writeUDP(rtpPayload(seq: 3), fiveTuple: udp6, timestampNanoseconds: t + 40_000_000)
+                tcp(w, ByteBuffer(string: "hello"), tcp6, seq: 7, ack: 9, at: t + 60_000_000)
             }
         }
         try make("raw-mixed.pcap", .raw) { w in
-            try w.writeUDP(payload: rtpPayload(seq: 10), fiveTuple: udp4, timestampNanos: t)
-            try w.writeTCP(payload: ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"), fiveTuple: tcp6, sequenceNumber: 1_000,
-                           acknowledgmentNumber: 2_000, timestampNanos: t + 1_000)
+            w.writeUDP(rtpPayload(seq: 10), fiveTuple: udp4, timestampNanoseconds: t)
+            tcp(w, ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"), tcp6, seq: 1_000, ack: 2_000, at: t + 1_000)
         }
-        try make("ipv4-tcp.pcap", .ipv4, .nanoseconds) { w in
-            try w.writeTCP(payload: ByteBuffer(), fiveTuple: tcp4, sequenceNumber: 0xFFFF_FFF0, flags: [.syn], timestampNanos: t + 1)
-            try w.writeTCP(payload: ByteBuffer(), fiveTuple: tcp4.reversed, sequenceNumber: 42, acknowledgmentNumber: 0xFFFF_FFF1,
-                           flags: [.syn, .ack], timestampNanos: t + 2)
-            try w.writeTCP(payload: ByteBuffer(string: "data"), fiveTuple: tcp4, sequenceNumber: 0xFFFF_FFF1, acknowledgmentNumber: 43,
-                           flags: [.psh, .ack], window: 512, timestampNanos: t + 3)
-            try w.writeTCP(payload: ByteBuffer(), fiveTuple: tcp4, sequenceNumber: 0xFFFF_FFF5, acknowledgmentNumber: 43,
-                           flags: [.fin, .ack], timestampNanos: t + 999_999_999)
+        try make("ipv4-tcp.pcap", .ipv4) { w in
+            tcp(w, ByteBuffer(), tcp4, seq: 0xFFFF_FFF0, flags: 0x02, at: t + 1)
+            tcp(w, ByteBuffer(), tcp4.reversed, seq: 42, ack: 0xFFFF_FFF1, flags: 0x12, at: t + 2)
+            tcp(w, ByteBuffer(string: "data"), tcp4, seq: 0xFFFF_FFF1, ack: 43, flags: 0x18, at: t + 3)
+            tcp(w, ByteBuffer(), tcp4, seq: 0xFFFF_FFF5, ack: 43, flags: 0x11, at: t + 999_999_999)
         }
-        try make("ipv6-udp.pcap", .ipv6, .nanoseconds) { w in
-            try w.writeUDP(payload: ByteBuffer(bytes: [0x00, 0x01, 0x00, 0x00]), fiveTuple: udp6, timestampNanos: t + 7)
-            try w.writeUDP(payload: ByteBuffer(), fiveTuple: udp6.reversed, timestampNanos: t + 8)
+        try make("ipv6-udp.pcap", .ipv6) { w in
+            w.writeUDP(ByteBuffer(bytes: [0x00, 0x01, 0x00, 0x00]), fiveTuple: udp6, timestampNanoseconds: t + 7)
+            w.writeUDP(ByteBuffer(), fiveTuple: udp6.reversed, timestampNanoseconds: t + 8)
         }
-        try make("eth-handmade.pcap", .ethernet, .nanoseconds) { w in
-            for (i, f) in try HandFrames.all().enumerated() { try w.write(frame: f.frame, timestampNanos: t + Int64(i)) }
+        try make("eth-handmade.pcap", .ethernet) { w in
+            for (i, f) in try HandFrames.all().enumerated() { w.write(frame: f.frame, timestampNanoseconds: t + UInt64(i)) }
         }
         try make("loop-rtp.plain.pcap", .loop) { w in
             for seq in UInt16(65533)...65535 {
-                try w.writeUDP(payload: rtpPayload(seq: seq), fiveTuple: udp4, timestampNanos: t + Int64(seq) * 20_000_000)
+                w.writeUDP(rtpPayload(seq: seq), fiveTuple: udp4, timestampNanoseconds: t + UInt64(seq) * 20_000_000)
             }
-            try w.writeUDP(payload: rtpPayload(seq: 0), fiveTuple: udp4, timestampNanos: t + 65536 * 20_000_000)
+            w.writeUDP(rtpPayload(seq: 0), fiveTuple: udp4, timestampNanoseconds: t + 65536 * 20_000_000)
         }
         return names
     }

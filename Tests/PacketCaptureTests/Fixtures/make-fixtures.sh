@@ -1,21 +1,66 @@
 #!/usr/bin/env bash
-# Re-creates the PacketCapture test fixtures in this directory.
-#
-#  1. Real captures: tshark on the loopback device of a private network namespace (unshare -n, needs
-#     root or user namespaces), a short UDP exchange and a short TCP exchange made with python3, in
-#     Ethernet (-i lo), Linux cooked v1/v2 (-i any -y LINUX_SLL / LINUX_SLL2), pcapng and pcap (-F pcap),
-#     IPv4 and IPv6, plus one capture cut by a small snap length (truncated frames).
-#  2. Written captures: PCAPWriter output for the link types tshark cannot capture here (NULL, LOOP,
-#     RAW, IPV4, IPV6, Ethernet with VLAN tags), produced by the WriterFixtureTests test with
-#     PCAP_WRITE_FIXTURES pointing here.
-#  3. For every fixture, tshark's view of it as <fixture>.tsv (the tests compare the reader against it,
-#     so tshark is not needed at test time).
-#
-# Usage: Tests/PacketCaptureTests/Fixtures/make-fixtures.sh [--no-capture]   (from anywhere)
+# Re-creates the PacketCapture test fixtures and their tshark views (*.tsv), which the tests compare
+# against without tshark. Needs root (unshare -n), tshark and text2pcap.
+#  - lo-eth.pcapng / lo-eth-classic.pcap: tshark -i lo (Ethernet), UDP over IPv4 and IPv6 and a TCP exchange
+#  - any-sll.pcap / any-sll2.pcapng: tshark -i any -y LINUX_SLL / LINUX_SLL2, same traffic
+#  - text2pcap-{null,loop,raw,ipv4,ipv6}.pcap: hex dumps turned into pcaps by text2pcap (an independent
+#    writer) with link types 0, 108, 101, 228, 229
+#  - eth-*/sll-*/sll2-*: more tshark recordings (UDP and TCP over IPv4 and IPv6, pcap and pcapng, and
+#    eth-udp4-snap64.pcap cut by a 64-byte snap length), 3 UDP round trips or one TCP connection each
+#  - null-udp, loop-udp, raw-mixed, ipv4-tcp, ipv6-udp, loop-rtp.plain, eth-handmade (802.1Q and QinQ tags,
+#    IPv4 options, IPv6 extension headers, fragments, ARP, Ethernet padding): written by PCAPWriter in
+#    WriterFixtureTests (run here with PCAP_WRITE_FIXTURES) and cross-checked by tshark below
+#  - <stem>.frames.tsv: tshark's view of every fixture (frame, time, lengths, addresses, ports, TCP
+#    fields, payloads), read by ReaderConformanceTests through GoldenTable
+#  - loop-rtp.plain.rtp.tsv: an RTP golden in the Captures/ contract format, for the RTCTestSupport tests
+# Usage: make-fixtures.sh [--no-capture]   (--no-capture keeps the recorded files, redoes the rest)
 set -euo pipefail
-FIX="$(cd "$(dirname "$0")" && pwd)"
-REPO="$(cd "$FIX/../../.." && pwd)"
+cd "$(dirname "$0")"
+traffic='
+import socket, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 40001))
+u.sendto(b"\x00\x01hello stun-ish", ("127.0.0.1", 40002)); u.sendto(b"\x80\x60rtp-ish payload", ("127.0.0.1", 40002))
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::1", 40003))
+u6.sendto(b"\x17\xfe\xfddtls-ish over v6", ("::1", 40004))
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 40005)); s.listen()
+c = socket.create_connection(("127.0.0.1", 40005)); a, _ = s.accept()
+c.sendall(b"\x00\x05ice-tcp framed"); a.recv(100); a.sendall(b"reply"); c.recv(100)
+c.close(); a.close(); time.sleep(0.3)
+'
+record() {  # iface linktype format out
+  unshare -n bash -c "ip link set lo up
+    tshark -q -i $1 -y $2 -F $3 -f 'port 40001 or port 40003 or port 40005 or port 40002 or port 40004' -w /tmp/fx.$$ 2>/dev/null & t=\$!
+    sleep 1.5; python3 -c '$traffic'; sleep 1; kill -INT \$t; wait \$t || true"
+  mv /tmp/fx.$$ "$4"; chmod 644 "$4"
+}
+FIX="$PWD"
+REPO="$(cd ../../.. && pwd)"
+if [ "${1:-}" != "--no-capture" ]; then
+record lo EN10MB pcapng lo-eth.pcapng
+record lo EN10MB pcap lo-eth-classic.pcap
+record any LINUX_SLL pcap any-sll.pcap
+record any LINUX_SLL2 pcapng any-sll2.pcapng
 
+# text2pcap: IPv4/UDP 10.1.2.3:5000 -> 10.4.5.6:6000 payload "webrtc", and IPv6/UDP ::1:7000 -> ::2:8000 "v6"
+ip4="45 00 00 22 00 00 40 00 40 11 00 00 0a 01 02 03 0a 04 05 06 13 88 17 70 00 0e 00 00 77 65 62 72 74 63"
+ip6="60 00 00 00 00 0a 11 40 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 1b 58 1f 40 00 0a 00 00 76 36"
+t2p() {  # linktype prefix-hex payload-hex out
+  printf '0000 %s %s\n' "$2" "$3" | text2pcap -q -l "$1" -t '%s.' - "$4" 2>/dev/null || printf '0000 %s %s\n' "$2" "$3" | text2pcap -l "$1" - "$4"
+}
+t2p 0 "02 00 00 00" "$ip4" text2pcap-null.pcap
+t2p 108 "00 00 00 02" "$ip4" text2pcap-loop.pcap
+t2p 101 "" "$ip4" text2pcap-raw.pcap
+t2p 228 "" "$ip4" text2pcap-ipv4.pcap
+t2p 229 "" "$ip6" text2pcap-ipv6.pcap
+
+for f in *.pcap *.pcapng; do
+  tshark -r "$f" -T fields -E separator=/t -e frame.number -e frame.time_epoch -e frame.len \
+    -e ip.src -e ipv6.src -e udp.srcport -e tcp.srcport -e ip.dst -e ipv6.dst -e udp.dstport -e tcp.dstport \
+    -e udp.payload -e tcp.payload -e tcp.seq_raw -e tcp.flags 2>/dev/null > "${f%.*}.${f##*.}.tsv"
+done
+fi
+
+# ---- more recordings, PCAPWriter fixtures, frames.tsv views
 udp_py='
 import socket, sys
 a = sys.argv[1]; fam = socket.AF_INET6 if ":" in a else socket.AF_INET

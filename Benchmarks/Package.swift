@@ -1,0 +1,27 @@
+// swift-tools-version:6.1
+//
+// Benchmarks (ordo-one/package-benchmark). Separate from the main package so that building and
+// testing the SFU never pulls the benchmark toolchain. Run: `scripts/bench.sh` (or
+// `swift package --package-path Benchmarks benchmark`).
+import PackageDescription
+
+let bench: [Target.Dependency] = [.product(name: "Benchmark", package: "benchmark")]
+let plugin: [Target.PluginUsage] = [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+
+let package = Package(
+    name: "Benchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "swift-sfu", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "RTCBaseBenchmarks",
+            dependencies: bench + [.product(name: "RTCBase", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/RTCBaseBenchmarks",
+            plugins: plugin
+        ),
+    ]
+)

@@ -1,1 +1,0 @@
-// RTCCrypto: HMAC, CRC-32 and digests over system OpenSSL, for STUN (and later DTLS/ICE).

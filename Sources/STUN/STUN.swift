@@ -1,1 +1,0 @@
-// STUN (RFC 8489/5389) message view, builder and attributes.

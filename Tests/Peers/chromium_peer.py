@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Headless Chromium as the remote peer of an ICE-lite server transport, loopback only.
+
+  chromium_peer.py --server CMD...   (run inside a loopback-only namespace; see netns.sh)
+
+Protocol with the server under test (a process started from CMD): the server prints one JSON line
+  {"ufrag": ..., "pwd": ..., "fingerprint": "AB:CD:...", "setup": "passive"|"active", "port": N}
+on stdout when it listens on 127.0.0.1:N; later, when this script writes "stats\\n" to its stdin, it
+prints one JSON line with its own counters and exits. This script connects Chromium to it, waits
+--seconds, and prints {"chromium": <getStats summary>, "server": <server counters>} as JSON.
+"""
+import argparse
+import http.server
+import json
+import os
+import socketserver
+import subprocess
+import sys
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def serve_page():
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=HERE, **kw)
+
+        def log_message(self, *a):
+            pass
+    httpd = socketserver.TCPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    o = webdriver.ChromeOptions()
+    o.binary_location = "/usr/bin/chromium"
+    for a in ["--headless=new", "--no-sandbox", "--use-fake-device-for-media-stream",
+              "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
+              "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-gpu", "--disable-dev-shm-usage"]:
+        o.add_argument(a)
+    d = webdriver.Chrome(options=o, service=Service("/usr/bin/chromedriver"))
+    d.set_script_timeout(60)
+    return d
+
+
+def call(driver, expr):
+    r = driver.execute_async_script(
+        "const cb = arguments[arguments.length - 1];"
+        f"Promise.resolve().then(() => {expr}).then(cb, e => cb({{error: String(e)}}));")
+    if isinstance(r, dict) and "error" in r:
+        raise RuntimeError(r["error"])
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=4)
+    ap.add_argument("--server", nargs=argparse.REMAINDER, required=True)
+    args = ap.parse_args()
+    server = subprocess.Popen(args.server, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        params = json.loads(server.stdout.readline())
+        httpd = serve_page()
+        driver = chromium()
+        try:
+            driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/page.html")
+            call(driver, f"connect({json.dumps(params)})")
+            state = call(driver, "waitConnected(10000)")
+            call(driver, f"new Promise(r => setTimeout(r, {int(args.seconds * 1000)}))")
+            browser = call(driver, "stats()")
+            browser["waited"] = state
+        finally:
+            driver.quit()
+            httpd.shutdown()
+        server.stdin.write("stats\n")
+        server.stdin.flush()
+        counters = json.loads(server.stdout.readline() or "null")
+        print(json.dumps({"chromium": browser, "server": counters}))
+    finally:
+        server.kill()
+
+
+if __name__ == "__main__":
+    main()

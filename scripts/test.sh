@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh Debian 12 machine:
+#   1. installs what is missing (scripts/setup.sh: apt + pip packages),
+#   2. checks module boundaries and the sans-IO rule (scripts/check-boundaries.sh),
+#   3. builds and runs the Swift test suite (unit, table, RFC-vector and capture-replay conformance tests),
+#   4. runs every libFuzzer target for FUZZ_SECONDS (default 60) each.
+# Exit status is non-zero if anything fails. `.ci/run` runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+bash scripts/setup.sh
+export PATH="/opt/swift/usr/bin:$PATH"
+
+echo "== module boundaries"
+bash scripts/check-boundaries.sh
+
+echo "== swift test"
+log=$(mktemp)
+set +e
+swift build --build-tests >"$log" 2>&1 || { grep -E "error|warning: unre" "$log" | head -50; echo "build failed"; exit 1; }
+swift test --skip-build >"$log" 2>&1
+status=$?
+set -e
+# Show failures and the per-suite summary, not one line per passing test.
+grep -vE '^(✔|◇|↳) |^􁁛|^􀟈|^Test Suite .* (started|passed)|^Test Case .* (started|passed)' "$log" | tail -200
+echo "-- conformance (captured packets replayed per module):"
+grep -hE 'conformance: replayed' "$log" | sort -u || echo "(no conformance lines)"
+passed=$(grep -oE 'Test run with [0-9]+ tests' "$log" | grep -oE '[0-9]+' | tail -1)
+failed=$(grep -cE '^✘ Test .* (failed|recorded an issue)' "$log" || true)
+[ "$status" -eq 0 ] || { echo "swift test failed (exit $status)"; exit "$status"; }
+
+echo "== fuzzing (${FUZZ_SECONDS} s per target)"
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+  bash FuzzTesting/run.sh "$FUZZ_SECONDS"
+fi
+echo "== all tests passed"
+echo "swift-testing: ${passed:-0} passed, 0 failed"
