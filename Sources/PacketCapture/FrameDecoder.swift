@@ -2,6 +2,7 @@ import NIOCore
 
 /// A UDP datagram found in a captured frame.
 public struct UDPDatagram: Hashable, Sendable {
+    /// Addresses, ports and `.udp`.
     public var fiveTuple: FiveTuple
     /// The UDP payload (as many bytes as the UDP length field says and the frame holds).
     public var payload: ByteBuffer
@@ -9,17 +10,23 @@ public struct UDPDatagram: Hashable, Sendable {
 
 /// A TCP segment found in a captured frame.
 public struct TCPSegment: Hashable, Sendable {
+    /// Addresses, ports and `.tcp`.
     public var fiveTuple: FiveTuple
+    /// Sequence number as on the wire (not relative).
     public var sequenceNumber: UInt32
+    /// Acknowledgment number as on the wire (meaningful when ACK is set).
     public var acknowledgmentNumber: UInt32
     /// The flag bits of the TCP header (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, …).
     public var flags: UInt16
+    /// The segment payload, after the header and its options.
     public var payload: ByteBuffer
 }
 
 /// What a captured frame carries, as far as this module decodes it.
 public enum FrameContent: Hashable, Sendable {
+    /// A complete UDP datagram.
     case udp(UDPDatagram)
+    /// A TCP segment.
     case tcp(TCPSegment)
     /// Anything else — ARP, ICMP, fragments, truncated or malformed headers — with a reason.
     case other(String)

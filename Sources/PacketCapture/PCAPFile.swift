@@ -3,10 +3,13 @@ import NIOCore
 
 /// Why a capture file could not be read or written.
 public struct PacketCaptureError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Which step failed: opening or creating a file, reading a record, or writing.
     public enum Code: Hashable, Sendable { case open, read, write }
+    /// Which step failed.
     public var code: Code
     /// libpcap's message (file name and reason).
     public var message: String
+    /// `"<code>: <message>"`.
     public var description: String { "\(code): \(message)" }
 }
 
