@@ -27,6 +27,9 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// Linux cooked capture v2, 20-byte header.
     public static let linuxSLL2 = LinkType(rawValue: 276)
 
+    /// The link types ``FrameDecoder`` decodes and ``PacketSynthesizer`` / ``PCAPWriter`` write.
+    public static let supported: [LinkType] = [.null, .ethernet, .rawDLT, .raw, .loop, .linuxSLL, .ipv4, .ipv6, .linuxSLL2]
+
     /// libpcap-style name such as `"EN10MB"` or `"LINUX_SLL2"`.
     public var description: String {
         switch self {

@@ -138,3 +138,26 @@ enum FileManagerData {
     static func read(_ path: String) -> [UInt8]? { FileManager.default.contents(atPath: path).map { Array($0) } }
     static func write(_ bytes: [UInt8], to path: String) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
 }
+
+@Suite struct WriterLinkTypeTests {
+    @Test(arguments: [Int32(147), 105, 127, 2])
+    func writerRejectsLinkTypesItCannotFrame(_ dlt: Int32) {
+        #expect { try PCAPWriter(path: temporaryPath("x.pcap"), linkType: LinkType(rawValue: dlt)) } throws: { e in
+            (e as? PacketCaptureError)?.code == .unsupportedLinkType
+        }
+    }
+
+    @Test func everySupportedLinkTypeIsWritableAndDecodable() throws {
+        #expect(Set(LinkType.supported) == [.ethernet, .linuxSLL, .linuxSLL2, .null, .loop, .raw, .rawDLT, .ipv4, .ipv6])
+        for link in LinkType.supported {
+            let path = temporaryPath("ok.pcap")
+            let w = try PCAPWriter(path: path, linkType: link)
+            let tuple = link == .ipv6 ? udp6 : udp4
+            w.writeUDP(ByteBuffer(bytes: [1, 2, 3]), fiveTuple: tuple, timestampNanoseconds: 5)
+            w.close()
+            let frames = try PCAPReader.readAll(path: path)
+            guard frames.count == 1, case .udp(let d) = frames[0].content else { Issue.record("\(link): \(frames)"); continue }
+            #expect(d.fiveTuple == tuple && bytes(d.payload) == [1, 2, 3] && frames[0].timestampNanoseconds == 5, "\(link)")
+        }
+    }
+}
