@@ -53,7 +53,7 @@ t2p 101 "" "$ip4" text2pcap-raw.pcap
 t2p 228 "" "$ip4" text2pcap-ipv4.pcap
 t2p 229 "" "$ip6" text2pcap-ipv6.pcap
 
-for f in *.pcap *.pcapng; do
+for f in lo-eth.pcapng lo-eth-classic.pcap any-sll.pcap any-sll2.pcapng text2pcap-*.pcap; do
   tshark -r "$f" -T fields -E separator=/t -e frame.number -e frame.time_epoch -e frame.len \
     -e ip.src -e ipv6.src -e udp.srcport -e tcp.srcport -e ip.dst -e ipv6.dst -e udp.dstport -e tcp.dstport \
     -e udp.payload -e tcp.payload -e tcp.seq_raw -e tcp.flags 2>/dev/null > "${f%.*}.${f##*.}.tsv"
