@@ -1,0 +1,25 @@
+import NIOCore
+import RTP
+
+/// Parses arbitrary bytes as a VP8, VP9, H.264 and Opus RTP payload. Descriptors must never claim
+/// more bytes than the payload has, and VP8 rewrites must keep the descriptor parseable.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let payload = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: data == nil ? 0 : size))
+    if let vp8 = try? VP8PayloadDescriptor(parsing: payload) {
+        guard vp8.length <= size else { fatalError("VP8 descriptor longer than payload") }
+        var packet = RTPPacket(payloadType: 96, sequenceNumber: 1, timestamp: 2, ssrc: 3, payload: payload)
+        vp8.rewrite(pictureID: 0x7ABC, in: &packet)
+        vp8.rewrite(tl0PicIdx: 0x55, in: &packet)
+        guard let again = try? VP8PayloadDescriptor(parsing: packet.payload), again.length == vp8.length else {
+            fatalError("VP8 rewrite broke the descriptor")
+        }
+    }
+    if let vp9 = try? VP9PayloadDescriptor(parsing: payload) {
+        guard vp9.length <= size else { fatalError("VP9 descriptor longer than payload") }
+        _ = vp9.isKeyFrame
+    }
+    if let h264 = try? H264Payload(parsing: payload) { _ = h264.isKeyFrame }
+    _ = OpusPayload(parsing: payload).isDTX
+    return 0
+}
