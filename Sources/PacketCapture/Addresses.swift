@@ -85,18 +85,26 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
 /// The transport protocol of a five-tuple.
 public enum TransportProtocol: UInt8, Hashable, Sendable {
+    /// TCP (IP protocol 6).
     case tcp = 6
+    /// UDP (IP protocol 17).
     case udp = 17
 }
 
 /// Source and destination address and port plus the transport protocol of one packet.
 public struct FiveTuple: Hashable, Sendable, CustomStringConvertible {
+    /// Source address.
     public var source: IPAddress
+    /// Source port.
     public var sourcePort: UInt16
+    /// Destination address.
     public var destination: IPAddress
+    /// Destination port.
     public var destinationPort: UInt16
+    /// UDP or TCP.
     public var transport: TransportProtocol
 
+    /// Creates a five-tuple; both addresses should be of the same IP version.
     public init(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16, transport: TransportProtocol) {
         self.source = source
         self.sourcePort = sourcePort
@@ -110,6 +118,7 @@ public struct FiveTuple: Hashable, Sendable, CustomStringConvertible {
         FiveTuple(source: destination, sourcePort: destinationPort, destination: source, destinationPort: sourcePort, transport: transport)
     }
 
+    /// `"udp 127.0.0.1:5000 → 192.0.2.7:40000"`, IPv6 addresses in brackets.
     public var description: String {
         func ep(_ a: IPAddress, _ p: UInt16) -> String { a.isIPv6 ? "[\(a)]:\(p)" : "\(a):\(p)" }
         return "\(transport) \(ep(source, sourcePort)) → \(ep(destination, destinationPort))"

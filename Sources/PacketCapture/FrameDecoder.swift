@@ -2,6 +2,7 @@ import NIOCore
 
 /// A UDP datagram found in a captured frame.
 public struct UDPDatagram: Hashable, Sendable {
+    /// Addresses, ports and `.udp`.
     public var fiveTuple: FiveTuple
     /// The UDP payload (as many bytes as the UDP length field says and the frame holds).
     public var payload: ByteBuffer
@@ -9,17 +10,23 @@ public struct UDPDatagram: Hashable, Sendable {
 
 /// A TCP segment found in a captured frame.
 public struct TCPSegment: Hashable, Sendable {
+    /// Addresses, ports and `.tcp`.
     public var fiveTuple: FiveTuple
+    /// Sequence number as on the wire (not relative).
     public var sequenceNumber: UInt32
+    /// Acknowledgment number as on the wire (meaningful when ACK is set).
     public var acknowledgmentNumber: UInt32
     /// The flag bits of the TCP header (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, …).
     public var flags: UInt16
+    /// The segment payload, after the header and its options.
     public var payload: ByteBuffer
 }
 
 /// What a captured frame carries, as far as this module decodes it.
 public enum FrameContent: Hashable, Sendable {
+    /// A complete UDP datagram.
     case udp(UDPDatagram)
+    /// A TCP segment.
     case tcp(TCPSegment)
     /// Anything else — ARP, ICMP, fragments, truncated or malformed headers — with a reason.
     case other(String)
@@ -104,8 +111,13 @@ public enum FrameDecoder {
               let src = packet.getBytes(at: base + 12, length: 4), let dst = packet.getBytes(at: base + 16, length: 4)
         else { return .other("truncated IPv4 header") }
         if fragment & 0x3FFF != 0 { return .other("IPv4 fragment") }
-        // Trust the total length when it fits (frames may carry Ethernet padding beyond it).
-        let end = Int(total) >= ihl && Int(total) <= packet.readableBytes ? Int(total) : packet.readableBytes
+        // The total length bounds the packet (frames may carry Ethernet padding beyond it). A packet cut
+        // short by the snap length is reported, not decoded from a partial payload. Zero (TSO/GSO
+        // captures) means "what was captured".
+        if Int(total) > packet.readableBytes {
+            return .other("truncated IPv4 packet (\(packet.readableBytes) of \(total) bytes captured)")
+        }
+        let end = Int(total) >= ihl ? Int(total) : packet.readableBytes
         guard let body = packet.getSlice(at: base + ihl, length: end - ihl) else { return .other("truncated IPv4 packet") }
         return decodeTransport(proto, body, IPAddress(bytes: src)!, IPAddress(bytes: dst)!)
     }
@@ -117,7 +129,10 @@ public enum FrameDecoder {
               var next = packet.getInteger(at: base + 6, as: UInt8.self),
               let src = packet.getBytes(at: base + 8, length: 16), let dst = packet.getBytes(at: base + 24, length: 16)
         else { return .other("truncated or bad IPv6 header") }
-        let end = min(40 + Int(payloadLength), packet.readableBytes)
+        if payloadLength != 0 && 40 + Int(payloadLength) > packet.readableBytes {
+            return .other("truncated IPv6 packet (\(packet.readableBytes) of \(40 + Int(payloadLength)) bytes captured)")
+        }
+        let end = payloadLength == 0 ? packet.readableBytes : 40 + Int(payloadLength)   // 0: jumbogram / TSO
         var offset = 40
         while true {
             switch next {

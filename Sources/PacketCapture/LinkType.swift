@@ -3,7 +3,9 @@
 /// Only the types WebRTC captures on Linux produce are decoded; others still read, as
 /// ``FrameContent/other(_:)``.
 public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The `DLT_` value libpcap reports (`pcap_datalink`).
     public var rawValue: Int32
+    /// Wraps a `DLT_` value.
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
     /// BSD loopback: a 4-byte address family in the *writer's* byte order.
@@ -25,6 +27,10 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// Linux cooked capture v2, 20-byte header.
     public static let linuxSLL2 = LinkType(rawValue: 276)
 
+    /// The link types ``FrameDecoder`` decodes and ``PacketSynthesizer`` / ``PCAPWriter`` write.
+    public static let supported: [LinkType] = [.null, .ethernet, .rawDLT, .raw, .loop, .linuxSLL, .ipv4, .ipv6, .linuxSLL2]
+
+    /// libpcap-style name such as `"EN10MB"` or `"LINUX_SLL2"`.
     public var description: String {
         switch self {
         case .null: return "NULL"

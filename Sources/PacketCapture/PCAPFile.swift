@@ -3,10 +3,14 @@ import NIOCore
 
 /// Why a capture file could not be read or written.
 public struct PacketCaptureError: Error, Hashable, Sendable, CustomStringConvertible {
-    public enum Code: Hashable, Sendable { case open, read, write }
+    /// Which step failed: opening or creating a file, reading a record, writing, or creating a writer
+    /// for a link type ``PacketSynthesizer`` cannot frame (see ``LinkType/supported``).
+    public enum Code: Hashable, Sendable { case open, read, write, unsupportedLinkType }
+    /// Which step failed.
     public var code: Code
     /// libpcap's message (file name and reason).
     public var message: String
+    /// `"<code>: <message>"`.
     public var description: String { "\(code): \(message)" }
 }
 
@@ -91,7 +95,11 @@ public final class PCAPWriter {
     public let linkType: LinkType
 
     /// Creates (truncates) `path` for frames of `linkType`.
+    /// Throws code `.unsupportedLinkType` unless `linkType` is one of ``LinkType/supported``.
     public init(path: String, linkType: LinkType, snapshotLength: Int32 = 262_144) throws(PacketCaptureError) {
+        guard LinkType.supported.contains(linkType) else {
+            throw PacketCaptureError(code: .unsupportedLinkType, message: "cannot write frames of link type \(linkType)")
+        }
         self.linkType = linkType
         // libpcap takes DLT values here and stores the matching LINKTYPE value in the file.
         let dlt = linkType == .raw ? LinkType.rawDLT.rawValue : linkType.rawValue

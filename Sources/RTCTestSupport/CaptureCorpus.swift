@@ -20,7 +20,11 @@ public enum CaptureCorpus {
     }()
 
     /// Every `*.pcap` / `*.pcapng` under `Captures/` (recursively, excluding `tools/`), sorted by path.
-    public static var captures: [CaptureFile] {
+    public static var captures: [CaptureFile] { captures(in: directory) }
+
+    /// Every `*.pcap` / `*.pcapng` under `directory` (recursively, excluding `tools/`), sorted by path.
+    /// Used by tests that run against their own fixture directories rather than `Captures/`.
+    public static func captures(in directory: String) -> [CaptureFile] {
         listFiles(directory).filter { ($0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng")) && !$0.contains("/tools/") }
             .sorted().map(CaptureFile.init(path:))
     }
@@ -55,8 +59,11 @@ public enum CaptureCorpus {
 public struct CapturedDatagram: Sendable {
     /// tshark's `frame.number` of the frame (1-based).
     public var frameNumber: Int
+    /// Capture time, nanoseconds since the Unix epoch.
     public var timestampNanoseconds: UInt64
+    /// Addresses and ports.
     public var fiveTuple: FiveTuple
+    /// The UDP payload.
     public var payload: ByteBuffer
 }
 
@@ -64,6 +71,7 @@ public struct CapturedDatagram: Sendable {
 public struct CaptureFile: Sendable, CustomStringConvertible {
     /// Absolute path.
     public var path: String
+    /// A capture file at `path` (need not be under `Captures/`).
     public init(path: String) { self.path = path }
 
     /// File name, e.g. `chromium-aiortc-av.plain.pcap`.
@@ -76,6 +84,7 @@ public struct CaptureFile: Sendable, CustomStringConvertible {
     }
     /// Whether this is a decrypted twin (`*.plain.pcap`): RTP payloads and RTCP bodies are plaintext.
     public var isPlaintext: Bool { name.hasSuffix(".plain.pcap") }
+    /// The file name.
     public var description: String { name }
 
     /// Every frame of the file.

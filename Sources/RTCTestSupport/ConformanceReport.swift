@@ -1,14 +1,20 @@
 /// Tallies a capture-replay conformance run and prints the one summary line the test command greps:
 /// `<MODULE> conformance: replayed N packets from K captures, M mismatched`.
 public struct ConformanceReport: Sendable {
+    /// Module name printed first in the summary (`"RTP"`).
     public let module: String
+    /// Packets recorded.
     public private(set) var replayed = 0
+    /// Packets recorded with at least one problem.
     public private(set) var mismatched = 0
+    /// Names of the captures that contributed packets.
     public private(set) var captures: Set<String> = []
     /// The first mismatches, for the test log.
     public private(set) var details: [String] = []
+    /// How many mismatch details are kept and printed.
     public var maxDetails = 10
 
+    /// An empty report for `module`.
     public init(module: String) { self.module = module }
 
     /// Records one replayed packet; `problems` empty means it matched.

@@ -4,6 +4,7 @@ import Glibc
 
 /// Errors reading a golden file.
 public struct GoldenError: Error, CustomStringConvertible {
+    /// What went wrong.
     public var description: String
 }
 

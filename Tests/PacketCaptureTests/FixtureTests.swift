@@ -10,7 +10,7 @@ import Testing
 @Suite struct FixtureTests {
     static let dir = String(#filePath).split(separator: "/").dropLast().joined(separator: "/").prepending("/") + "/Fixtures"
 
-    static let fixtures = ["lo-eth.pcapng", "lo-eth.pcap", "any-sll.pcap", "any-sll2.pcapng",
+    static let fixtures = ["lo-eth.pcapng", "lo-eth-classic.pcap", "any-sll.pcap", "any-sll2.pcapng",
                            "text2pcap-null.pcap", "text2pcap-loop.pcap", "text2pcap-raw.pcap",
                            "text2pcap-ipv4.pcap", "text2pcap-ipv6.pcap"]
 
@@ -66,7 +66,7 @@ import Testing
 
     @Test func linkTypes() throws {
         let expected: [String: LinkType] = [
-            "lo-eth.pcapng": .ethernet, "lo-eth.pcap": .ethernet, "any-sll.pcap": .linuxSLL,
+            "lo-eth.pcapng": .ethernet, "lo-eth-classic.pcap": .ethernet, "any-sll.pcap": .linuxSLL,
             "any-sll2.pcapng": .linuxSLL2, "text2pcap-null.pcap": .null, "text2pcap-loop.pcap": .loop,
             "text2pcap-raw.pcap": .rawDLT, "text2pcap-ipv4.pcap": .ipv4, "text2pcap-ipv6.pcap": .ipv6,
         ]

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Re-creates the PacketCapture test fixtures and their tshark views (*.tsv), which the tests compare
 # against without tshark. Needs root (unshare -n), tshark and text2pcap.
-#  - lo-eth.pcapng / lo-eth.pcap: tshark -i lo (Ethernet), UDP over IPv4 and IPv6 and a TCP exchange
+#  - lo-eth.pcapng / lo-eth-classic.pcap: tshark -i lo (Ethernet), UDP over IPv4 and IPv6 and a TCP exchange
 #  - any-sll.pcap / any-sll2.pcapng: tshark -i any -y LINUX_SLL / LINUX_SLL2, same traffic
 #  - text2pcap-{null,loop,raw,ipv4,ipv6}.pcap: hex dumps turned into pcaps by text2pcap (an independent
 #    writer) with link types 0, 108, 101, 228, 229
+#  - eth-*/sll-*/sll2-*: more tshark recordings (UDP and TCP over IPv4 and IPv6, pcap and pcapng, and
+#    eth-udp4-snap64.pcap cut by a 64-byte snap length), 3 UDP round trips or one TCP connection each
+#  - null-udp, loop-udp, raw-mixed, ipv4-tcp, ipv6-udp, loop-rtp.plain, eth-handmade (802.1Q and QinQ tags,
+#    IPv4 options, IPv6 extension headers, fragments, ARP, Ethernet padding): written by PCAPWriter in
+#    WriterFixtureTests (run here with PCAP_WRITE_FIXTURES) and cross-checked by tshark below
+#  - <stem>.frames.tsv: tshark's view of every fixture (frame, time, lengths, addresses, ports, TCP
+#    fields, payloads), read by ReaderConformanceTests through GoldenTable
+#  - loop-rtp.plain.rtp.tsv: an RTP golden in the Captures/ contract format, for the RTCTestSupport tests
+# Usage: make-fixtures.sh [--no-capture]   (--no-capture keeps the recorded files, redoes the rest)
 set -euo pipefail
 cd "$(dirname "$0")"
 traffic='
@@ -24,8 +33,11 @@ record() {  # iface linktype format out
     sleep 1.5; python3 -c '$traffic'; sleep 1; kill -INT \$t; wait \$t || true"
   mv /tmp/fx.$$ "$4"; chmod 644 "$4"
 }
+FIX="$PWD"
+REPO="$(cd ../../.. && pwd)"
+if [ "${1:-}" != "--no-capture" ]; then
 record lo EN10MB pcapng lo-eth.pcapng
-record lo EN10MB pcap lo-eth.pcap
+record lo EN10MB pcap lo-eth-classic.pcap
 record any LINUX_SLL pcap any-sll.pcap
 record any LINUX_SLL2 pcapng any-sll2.pcapng
 
@@ -41,9 +53,77 @@ t2p 101 "" "$ip4" text2pcap-raw.pcap
 t2p 228 "" "$ip4" text2pcap-ipv4.pcap
 t2p 229 "" "$ip6" text2pcap-ipv6.pcap
 
-for f in *.pcap *.pcapng; do
+for f in lo-eth.pcapng lo-eth-classic.pcap any-sll.pcap any-sll2.pcapng text2pcap-*.pcap; do
   tshark -r "$f" -T fields -E separator=/t -e frame.number -e frame.time_epoch -e frame.len \
     -e ip.src -e ipv6.src -e udp.srcport -e tcp.srcport -e ip.dst -e ipv6.dst -e udp.dstport -e tcp.dstport \
     -e udp.payload -e tcp.payload -e tcp.seq_raw -e tcp.flags 2>/dev/null > "${f%.*}.${f##*.}.tsv"
 done
-ls -l
+fi
+
+# ---- more recordings, PCAPWriter fixtures, frames.tsv views
+udp_py='
+import socket, sys
+a = sys.argv[1]; fam = socket.AF_INET6 if ":" in a else socket.AF_INET
+srv = socket.socket(fam, socket.SOCK_DGRAM); srv.bind((a, 5004))
+cli = socket.socket(fam, socket.SOCK_DGRAM); cli.bind((a, 5006))
+for i, n in enumerate([4, 12, 200]):
+    cli.sendto(bytes([0x80, 0x60, 0, i]) + bytes(range(n)), (a, 5004))
+    data, peer = srv.recvfrom(4096)
+    srv.sendto(data[::-1], peer)
+    cli.recvfrom(4096)
+'
+tcp_py='
+import socket, sys
+a = sys.argv[1]; fam = socket.AF_INET6 if ":" in a else socket.AF_INET
+srv = socket.create_server((a, 6000), family=fam)
+cli = socket.create_connection((a, 6000)); conn, _ = srv.accept()
+cli.sendall(b"ping " * 4); conn.recv(100)
+conn.sendall(b"pong"); cli.recv(100)
+cli.close(); conn.recv(100); conn.close()
+'
+
+# capture OUT IFACE ADDR KIND [extra tshark args...]
+capture() {
+    local out="$1" iface="$2" addr="$3" kind="$4"; shift 4
+    local py="$udp_py"; [ "$kind" = tcp ] && py="$tcp_py"
+    rm -f "$FIX/$out"
+    unshare -n bash -c '
+        set -e
+        ip link set lo up
+        sleep 0.5
+        tshark -q -i "$1" "${@:5}" -w "$2" -a duration:5 2>/dev/null &
+        sleep 2.5
+        python3 -c "$4" "$3"
+        wait
+    ' _ "$iface" "$FIX/$out" "$addr" "$py" "$@"
+    echo "captured $out: $(tshark -r "$FIX/$out" 2>/dev/null | wc -l) frames"
+}
+
+if [ "${1:-}" != "--no-capture" ]; then
+    capture eth-udp4.pcapng    lo  127.0.0.1 udp
+    capture eth-tcp4.pcap      lo  127.0.0.1 tcp -F pcap
+    capture eth-udp6.pcap      lo  ::1       udp -F pcap
+    capture sll-udp6.pcap      any ::1       udp -y LINUX_SLL -F pcap
+    capture sll-tcp4.pcapng    any 127.0.0.1 tcp -y LINUX_SLL
+    capture sll2-udp4.pcap     any 127.0.0.1 udp -y LINUX_SLL2 -F pcap
+    capture sll2-tcp6.pcapng   any ::1       tcp -y LINUX_SLL2
+    capture eth-udp4-snap64.pcap lo 127.0.0.1 udp -s 64 -F pcap
+fi
+
+# Written fixtures (deterministic; the test also checks the committed bytes match).
+( cd "$REPO" && PCAP_WRITE_FIXTURES="$FIX" swift test --filter WriterFixtureTests >/dev/null )
+
+# tshark's view of every fixture.
+for f in "$FIX"/*.pcap "$FIX"/*.pcapng; do
+    tshark -r "$f" -T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=, \
+        -e frame.number -e frame.time_epoch -e frame.len -e frame.cap_len \
+        -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst \
+        -e udp.srcport -e udp.dstport -e tcp.srcport -e tcp.dstport \
+        -e tcp.seq_raw -e tcp.ack_raw -e tcp.flags -e udp.payload -e tcp.payload \
+        2>/dev/null > "${f%.*}.frames.tsv"
+done
+# A test-only golden in the Captures/ contract format, for the RTCTestSupport tests.
+tshark -r "$FIX/loop-rtp.plain.pcap" -o rtp.heuristic_rtp:TRUE -Y rtp -T fields -E header=y -E separator=/t \
+    -E occurrence=a -E aggregator=, -e frame.number -e rtp.seq -e rtp.ssrc -e rtp.timestamp -e rtp.p_type \
+    -e rtp.marker 2>/dev/null > "$FIX/loop-rtp.plain.rtp.tsv"
+ls -l "$FIX"
