@@ -18,6 +18,16 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "WireFormatBenchmarks",
+            dependencies: bench + [
+                .product(name: "STUN", package: "swift-sfu"), .product(name: "RTP", package: "swift-sfu"),
+                .product(name: "RTCP", package: "swift-sfu"), .product(name: "RTCTestSupport", package: "swift-sfu"),
+                .product(name: "RTCBase", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/WireFormatBenchmarks",
+            plugins: plugin
+        ),
+        .executableTarget(
             name: "RTCBaseBenchmarks",
             dependencies: bench + [.product(name: "RTCBase", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/RTCBaseBenchmarks",

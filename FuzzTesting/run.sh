@@ -11,9 +11,16 @@ set -uo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}; shift || true
 jobs=${FUZZ_JOBS:-2}
+# Swift's own crash backtracer fights AddressSanitizer for the crashing thread; let ASan report.
+export SWIFT_BACKTRACE=enable=no
 
 echo "fuzz: building targets (release, -sanitize=fuzzer,address)"
-swift build -c release -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -20
+buildlog=$(mktemp)
+if ! swift build -c release -Xswiftc -sanitize=fuzzer,address >"$buildlog" 2>&1; then
+  grep -E "error" "$buildlog" | head -30
+  echo "fuzz: build failed"
+  exit 1
+fi
 bin=$(swift build -c release -Xswiftc -sanitize=fuzzer,address --show-bin-path)
 
 targets=("$@")

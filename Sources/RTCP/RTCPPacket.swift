@@ -84,7 +84,7 @@ public enum RTCPPacket: Hashable, Sendable {
         var offset = 0
         guard datagram.readableBytes > 0 else { throw .empty }
         while offset < datagram.readableBytes {
-            let (header, body, size) = try readHeader(datagram, offset: offset)
+            let (header, body, size) = try readHeader(datagram, offset: offset, strict: true)
             out.append(try parseBody(header: header, body: body, offset: offset))
             offset += size
         }
@@ -100,7 +100,7 @@ public enum RTCPPacket: Hashable, Sendable {
         while offset < datagram.readableBytes {
             let header: RTCPHeader, body: ByteBuffer, size: Int
             do {
-                (header, body, size) = try readHeader(datagram, offset: offset)
+                (header, body, size) = try readHeader(datagram, offset: offset, strict: false)
             } catch {
                 return (out, firstError ?? error)
             }
@@ -115,7 +115,10 @@ public enum RTCPPacket: Hashable, Sendable {
         return (out, out.isEmpty ? (firstError ?? .empty) : firstError)
     }
 
-    static func readHeader(_ d: ByteBuffer, offset: Int) throws(RTCPParseError) -> (RTCPHeader, ByteBuffer, Int) {
+    /// Strict mode also requires the padding octets before the count to be zero (RFC 3550 leaves
+    /// their value open; libwebrtc writes zeros), so that a strict parse always re-encodes
+    /// byte-identically. Lenient mode accepts any padding content.
+    static func readHeader(_ d: ByteBuffer, offset: Int, strict: Bool) throws(RTCPParseError) -> (RTCPHeader, ByteBuffer, Int) {
         let base = d.readerIndex + offset
         let available = d.readableBytes - offset
         guard available >= 4 else { throw .truncatedHeader(offset: offset) }
@@ -130,6 +133,11 @@ public enum RTCPPacket: Hashable, Sendable {
             let count = Int(d.getInteger(at: base + size - 1, as: UInt8.self)!)
             guard count >= 1, count <= bodyLength else { throw .badPadding(offset: offset) }
             bodyLength -= count
+            if strict {
+                for i in (size - count)..<(size - 1) where d.getInteger(at: base + i, as: UInt8.self)! != 0 {
+                    throw .badPadding(offset: offset)
+                }
+            }
         }
         return (header, d.getSlice(at: base + 4, length: bodyLength)!, size)
     }

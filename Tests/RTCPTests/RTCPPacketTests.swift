@@ -171,6 +171,9 @@ import Testing
         BadRow(name: "second packet truncated", hex: "80c90001" + "00000001" + "81", error: .truncatedHeader(offset: 8)),
         BadRow(name: "padding count zero", hex: "a0c90001" + "00000000", error: .badPadding(offset: 0)),
         BadRow(name: "padding count too large", hex: "a0c90001" + "00000009", error: .badPadding(offset: 0)),
+        // Found by FuzzRTCP: transport-cc with padding octets 17 00 03 (non-zero before the count).
+        BadRow(name: "non-zero padding octets (strict)", hex: "afcd000863ec4b0889364aa102c5000b00ab9060200b1f050042ffffffffffffff170003",
+               error: .badPadding(offset: 0)),
         BadRow(name: "RR count beyond body", hex: "81c90001" + "00000001", error: .bodyTooShort(offset: 0, packetType: 201)),
         BadRow(name: "SR too short", hex: "80c80001" + "00000001", error: .bodyTooShort(offset: 0, packetType: 200)),
         BadRow(name: "PLI with FCI", hex: "81ce0003" + "00000001" + "00000002" + "00000003", error: .malformed(offset: 0, packetType: 206, reason: "PLI carries no FCI")),
@@ -193,6 +196,10 @@ import Testing
         if case .unknown = packets[1] {} else { Issue.record("bad PLI kept as unknown") }
         #expect(error == .malformed(offset: 8, packetType: 206, reason: "PLI carries no FCI"))
         #expect(RTCPPacket.parseCompoundLeniently(ByteBuffer()).error == .empty)
+        // Non-zero padding octets are accepted leniently (the packet is typed, its padding re-encodes as zeros).
+        let fuzzCase = RTCPPacket.parseCompoundLeniently(ByteBuffer(hex: "afcd000863ec4b0889364aa102c5000b00ab9060200b1f050042ffffffffffffff170003"))
+        #expect(fuzzCase.error == nil && fuzzCase.packets.count == 1)
+        if case .transportFeedback(let t)? = fuzzCase.packets.first { #expect(t.statusCount == 11 && t.paddingLength == 3) } else { Issue.record("TWCC") }
     }
 
     /// Every proper prefix of valid compounds throws (strict) and never traps (either mode).

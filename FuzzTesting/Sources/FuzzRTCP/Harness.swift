@@ -11,6 +11,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     for p in lenient { _ = (p.senderSSRC, p.mediaSSRCs, p.packetType, p.paddingLength) }
     guard let packets = try? RTCPPacket.parseCompound(bytes) else { return 0 }
     guard packets == lenient else { fatalError("strict and lenient parses disagree") }
+    // (Lenient parsing may accept what strict parsing refuses — non-zero padding octets — but never the
+    // reverse, and where both succeed they agree.)
     let encoded = RTCPPacket.encodeCompound(packets)
     guard encoded == bytes else { fatalError("re-encoding differs") }
     guard (try? RTCPPacket.parseCompound(encoded)) == packets else { fatalError("re-parse differs") }

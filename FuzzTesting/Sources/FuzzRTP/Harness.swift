@@ -24,7 +24,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     q.marker.toggle()
     let first = size > 0 ? data![0] : 0
     if case .other = q.extensionForm {} else {
-        _ = try? q.setMID("fuzz-\(first)", map)
+        _ = try? q.setMID(MID(rawValue: "fuzz-\(first)"), map)
         _ = try? q.setTransportSequenceNumber(UInt16(first), map)
         _ = try? q.setHeaderExtension(id: first, value: [UInt8](repeating: first, count: Int(first % 20)))
         q.removeHeaderExtension(id: first &+ 1)
