@@ -222,6 +222,9 @@ public struct RTCPGoodbye: Hashable, Sendable {
                 throw .malformed(offset: offset, packetType: header.packetType, reason: "BYE reason length")
             }
             reason = b.getBytes(at: o + used + 1, length: len)
+            for j in (used + 1 + len)..<b.readableBytes where b.getInteger(at: o + j, as: UInt8.self)! != 0 {
+                throw .malformed(offset: offset, packetType: header.packetType, reason: "non-null BYE reason padding")
+            }
         } else {
             reason = nil
         }

@@ -172,6 +172,9 @@ import Testing
         BadRow(name: "padding count zero", hex: "a0c90001" + "00000000", error: .badPadding(offset: 0)),
         BadRow(name: "padding count too large", hex: "a0c90001" + "00000009", error: .badPadding(offset: 0)),
         // Found by FuzzRTCP: transport-cc with padding octets 17 00 03 (non-zero before the count).
+        // Found by FuzzRTCP: BYE, no SSRCs, empty reason, then 0e 8f ec as "padding".
+        BadRow(name: "non-null BYE reason padding", hex: "80cb0001000e8fec",
+               error: .malformed(offset: 0, packetType: 203, reason: "non-null BYE reason padding")),
         BadRow(name: "non-zero padding octets (strict)", hex: "afcd000863ec4b0889364aa102c5000b00ab9060200b1f050042ffffffffffffff170003",
                error: .badPadding(offset: 0)),
         BadRow(name: "RR count beyond body", hex: "81c90001" + "00000001", error: .bodyTooShort(offset: 0, packetType: 201)),
