@@ -75,3 +75,35 @@ struct JWTVerifier: Sendable {
         return difference == 0
     }
 }
+
+/// Builds HS256 tokens (used by tests and tools; the server itself only verifies).
+enum JWTSigner {
+    /// Encodes `bytes` as base64 (`urlSafe`: `-`/`_`), with or without `=` padding.
+    static func base64(_ bytes: [UInt8], urlSafe: Bool = true, padded: Bool = false) -> String {
+        let alphabet = Array((urlSafe
+            ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+            : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/").utf8)
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
+            let value = (UInt32(chunk[0]) << 16) | (chunk.count > 1 ? UInt32(chunk[1]) << 8 : 0)
+                | (chunk.count > 2 ? UInt32(chunk[2]) : 0)
+            for position in 0..<(chunk.count + 1) {
+                out.append(alphabet[Int((value >> (18 - 6 * UInt32(position))) & 63)])
+            }
+            if padded { out += Array(repeating: UInt8(ascii: "="), count: 3 - chunk.count) }
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `base64(header).base64(claims).base64(HMAC-SHA256(key, first two segments))`.
+    static func sign(claimsJSON: String, headerJSON: String = #"{"typ": "JWT", "alg": "HS256"}"#,
+                     keyBytes: [UInt8], urlSafe: Bool = true, padded: Bool = false) -> String {
+        let signingInput = base64(Array(headerJSON.utf8), urlSafe: urlSafe, padded: padded) + "."
+            + base64(Array(claimsJSON.utf8), urlSafe: urlSafe, padded: padded)
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: SymmetricKey(data: keyBytes))
+        return signingInput + "." + base64(Array(mac), urlSafe: urlSafe, padded: padded)
+    }
+}
