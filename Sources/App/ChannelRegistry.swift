@@ -82,6 +82,11 @@ struct ChannelRegistry: Sendable {
         return (channel, true)
     }
 
+    /// The live channel created by (`remoteAddress`, `issuer`), if any.
+    func channel(remoteAddress: String, issuer: String) -> ChannelRecord? {
+        uuidByIssuerKey["\(remoteAddress)::\(issuer)"].flatMap { channelsByUUID[$0] }
+    }
+
     /// The live channel with `uuid`.
     func channel(uuid: String) -> ChannelRecord? { channelsByUUID[uuid] }
 

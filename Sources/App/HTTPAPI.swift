@@ -160,7 +160,7 @@ struct HTTPAPI: Sendable {
         }
         let issuer = iss.jsString
         let webRTC = URLTarget.queryValue(info.query, name: "webRTC") != "false"
-        if let existing = registry.channels.first(where: { $0.remoteAddress == info.remoteAddress && $0.issuer == issuer }) {
+        if let existing = registry.channel(remoteAddress: info.remoteAddress, issuer: issuer) {
             log.append(.verbose("reusing channel \(existing.uuid)"))
             return channelResponse(existing, info)
         }

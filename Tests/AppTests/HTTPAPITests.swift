@@ -256,6 +256,8 @@ private func parseObject(_ response: APIResponse) -> JSONValue? { JSONValue.pars
         let (b, _) = registry.createOrReuse(remoteAddress: "r", issuer: "b", key: [1], webRTC: false, nowMilliseconds: 5_000)
         #expect(createdA)
         #expect(registry.createOrReuse(remoteAddress: "r", issuer: "a", key: nil, webRTC: true, nowMilliseconds: 2_000).created == false)
+        #expect(registry.channel(remoteAddress: "r", issuer: "a") == a)
+        #expect(registry.channel(remoteAddress: "r2", issuer: "a") == nil)
         #expect(a.closeDeadlineMilliseconds == Int64(3_601_000))
         #expect(registry.expire(nowMilliseconds: 3_600_999).isEmpty)
         #expect(registry.expire(nowMilliseconds: 3_601_000).map(\.uuid) == [a.uuid])
