@@ -33,7 +33,7 @@ fi
 
 if [ "$mode" != "--server" ]; then
   py_req="$(dirname "$0")/requirements-test.txt"
-  if ! python3 -c 'import aiortc, selenium, websockets, jwt' 2>/dev/null; then
+  if ! python3 -c 'import aiortc, selenium, websockets, jwt, pytest, requests' 2>/dev/null; then
     echo "setup: installing Python packages from $py_req"
     python3 -m pip install -q --disable-pip-version-check -r "$py_req"
   fi

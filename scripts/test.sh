@@ -27,12 +27,20 @@ grep -vE '^(✔|◇|↳) |^􁁛|^􀟈|^Test Suite .* (started|passed)|^Test Case
 echo "-- conformance (captured packets replayed per module):"
 grep -hE 'conformance: replayed' "$log" | sort -u || echo "(no conformance lines)"
 passed=$(grep -oE 'Test run with [0-9]+ tests' "$log" | grep -oE '[0-9]+' | tail -1)
-failed=$(grep -cE '^✘ Test .* (failed|recorded an issue)' "$log" || true)
 [ "$status" -eq 0 ] || { echo "swift test failed (exit $status)"; exit "$status"; }
+
+echo "== Odoo protocol tests (real sfu process, Python client)"
+set +e
+bash Tests/OdooProtocol/run.sh >"$log.py" 2>&1
+pystatus=$?
+set -e
+tail -5 "$log.py"
+pypassed=$(grep -oE '[0-9]+ passed' "$log.py" | tail -1 | grep -oE '[0-9]+')
+[ "$pystatus" -eq 0 ] || { cat "$log.py" | tail -60; echo "Odoo protocol tests failed"; exit 1; }
 
 echo "== fuzzing (${FUZZ_SECONDS} s per target)"
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
   bash FuzzTesting/run.sh "$FUZZ_SECONDS"
 fi
 echo "== all tests passed"
-echo "swift-testing: ${passed:-0} passed, 0 failed"
+echo "tests: $(( ${passed:-0} + ${pypassed:-0} )) passed, 0 failed"
