@@ -162,6 +162,11 @@ extension RTPPacket {
     @discardableResult
     public mutating func setTransportSequenceNumber(_ seq: UInt16, _ map: RTPHeaderExtensionMap) throws(RTPExtensionError) -> Bool {
         guard let id = map[.transportWideCC] else { return false }
+        // Per-packet path: overwrite in place without building a temporary array.
+        if let loc = elementLocation(id: id), loc.length == 2 {
+            bytes.setInteger(seq, at: bytes.readerIndex + loc.offset)
+            return true
+        }
         try setHeaderExtension(id: id, value: [UInt8(seq >> 8), UInt8(seq & 0xFF)])
         return true
     }

@@ -23,9 +23,10 @@ let benchmarks: @Sendable () -> Void = {
     }!
 
     // Chromium's negotiated ids in this capture: abs-send-time 2, transport-cc 3, mid 4.
-    let map = RTPHeaderExtensionMap([(uri: RTPHeaderExtensionKind.absSendTime.rawValue, id: 2),
-                                     (uri: RTPHeaderExtensionKind.transportWideCC.rawValue, id: 3),
-                                     (uri: RTPHeaderExtensionKind.mid.rawValue, id: 4)])
+    let ids: [(uri: String, id: UInt8)] = [(uri: RTPHeaderExtensionKind.absSendTime.rawValue, id: 2),
+                                           (uri: RTPHeaderExtensionKind.transportWideCC.rawValue, id: 3),
+                                           (uri: RTPHeaderExtensionKind.mid.rawValue, id: 4)]
+    let map = RTPHeaderExtensionMap(ids)
 
     Benchmark("RTP parse (1.2 kB VP8 packet)", configuration: .init(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try! RTPPacket(parsing: videoPacket)) }
