@@ -167,6 +167,15 @@ async def _wait_connected(pc, timeout=15):
             raise TimeoutError(f"connectionState={pc.connectionState}")
         await asyncio.sleep(0.05)
 
+def _save_sdp(offer, answer):
+    """Writes both session descriptions to $SDP_LOG (the ICE credentials let tests verify the captured
+    STUN checks' MESSAGE-INTEGRITY and replay them into an ICE agent)."""
+    path = os.environ.get("SDP_LOG")
+    if path:
+        with open(path, "w") as f:
+            json.dump({"offer": offer, "answer": answer}, f, indent=1)
+
+
 # --- aiortc <-> aiortc --------------------------------------------------------------------------
 
 
@@ -202,6 +211,7 @@ async def aiortc_aiortc(duration):
     await pc2.setRemoteDescription(pc1.localDescription)
     await pc2.setLocalDescription(await pc2.createAnswer())
     await pc1.setRemoteDescription(pc2.localDescription)
+    _save_sdp(pc1.localDescription.sdp, pc2.localDescription.sdp)
     await _wait_connected(pc1)
     end = time.time() + duration
     i = 0
@@ -282,6 +292,7 @@ async def chromium_aiortc(duration):
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         _call(driver, f"acceptAnswer({json.dumps(pc.localDescription.sdp)})")
+        _save_sdp(offer, pc.localDescription.sdp)
         await _wait_connected(pc)
         await asyncio.sleep(duration)
         stats = _call(driver, "summary()")
@@ -298,7 +309,8 @@ async def chromium_chromium(duration):
     driver = _chromium()
     try:
         driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/page.html")
-        _call(driver, "loopbackCall()")
+        sdps = _call(driver, "loopbackCall()")
+        _save_sdp(sdps["offer"], sdps["answer"])
         await asyncio.sleep(duration)
         return _call(driver, "summary()")
     finally:

@@ -5,8 +5,8 @@
 #
 # mode: aiortc-aiortc | chromium-aiortc | chromium-chromium (see peers.py). Writes
 # <out-dir>/<stem>.pcapng (tshark on lo, UDP only), <stem>.srtp-keys and <stem>.keylog (aiortc's SRTP
-# master keys and NSS DTLS key log, when aiortc takes part), <stem>.peers.json (what each peer
-# reported), then the decrypted twin <stem>.plain.pcap and the tshark goldens.
+# master keys and NSS DTLS key log, when aiortc takes part), <stem>.sdp.json (offer and answer, with
+# the ICE credentials), <stem>.peers.json (what each peer reported), then the decrypted twin <stem>.plain.pcap and the tshark goldens.
 # Needs root (unshare -n) and scripts/setup.sh's packages. Nothing leaves the namespace.
 set -euo pipefail
 mode=$1; out=$(realpath "$2"); stem=$3; secs=${4:-12}
@@ -21,7 +21,7 @@ tshark -q -i lo -f udp -w "$out/$stem.pcapng" 2>/dev/null &
 tpid=$!
 trap 'kill -INT $tpid 2>/dev/null; wait $tpid 2>/dev/null || true' EXIT
 sleep 2
-SRTP_KEYLOG="$out/$stem.srtp-keys" SSLKEYLOGFILE="$out/$stem.keylog" \
+SRTP_KEYLOG="$out/$stem.srtp-keys" SSLKEYLOGFILE="$out/$stem.keylog" SDP_LOG="$out/$stem.sdp.json" \
   timeout $((secs + 90)) python3 "$tools/peers.py" "$mode" "$secs" > "$out/$stem.peers.json"
 sleep 1
 INNER
