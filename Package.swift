@@ -78,5 +78,6 @@ let package = Package(
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "RTCTestSupport"]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "RTCTestSupport"]),
         .testTarget(name: "AppTests", dependencies: ["App", "RTCTestSupport"]),
+        .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "RTCTestSupport"]),
     ]
 )

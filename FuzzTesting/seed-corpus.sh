@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Seeds FuzzTesting/Corpus/<target>/ with distinct datagrams taken from Captures/ (Janus-style corpora
 # from real traffic), classified by first byte as RFC 7983 / RFC 5761 prescribe:
-#   FuzzSTUN (STUN), FuzzDTLSRecord (DTLS), FuzzRTP (RTP, all captures), FuzzRTCP (RTCP, decrypted twins
+#   FuzzSTUN and FuzzICE (STUN), FuzzRTP (RTP, all captures), FuzzRTCP (RTCP, decrypted twins
 #   only), FuzzRTPCodecs (RTP payloads after the header, from decrypted twins).
 # At most $MAX files per target (default 120), chosen reproducibly. Needs tshark; run it after adding
 # captures and commit the result.
 set -euo pipefail
 cd "$(dirname "$0")"
 MAX=${MAX:-120}
-rm -rf Corpus/FuzzSTUN Corpus/FuzzDTLSRecord Corpus/FuzzRTP Corpus/FuzzRTCP Corpus/FuzzRTPCodecs
+rm -rf Corpus/FuzzSTUN Corpus/FuzzICE Corpus/FuzzDTLSRecord Corpus/FuzzRTP Corpus/FuzzRTCP Corpus/FuzzRTPCodecs
 find ../Captures -name '*.pcap*' -not -path '*/tools/*' | sort | while read -r p; do
   tshark -r "$p" -T fields -e udp.payload 2>/dev/null | sed "s|^|$(basename "$p")\t|"
 done | python3 -c '
 import hashlib, os, random, sys
 MAX = int(sys.argv[1])
-buckets = {k: {} for k in ("FuzzSTUN", "FuzzDTLSRecord", "FuzzRTP", "FuzzRTCP", "FuzzRTPCodecs")}
+buckets = {k: {} for k in ("FuzzSTUN", "FuzzICE", "FuzzRTP", "FuzzRTCP", "FuzzRTPCodecs")}
 for line in sys.stdin:
     parts = line.rstrip("\n").split("\t")
     if len(parts) != 2 or not parts[1]:
@@ -24,8 +24,7 @@ for line in sys.stdin:
     b0 = data[0]
     if b0 <= 3:
         buckets["FuzzSTUN"][data] = 1
-    elif 20 <= b0 <= 63:
-        buckets["FuzzDTLSRecord"][data] = 1
+        buckets["FuzzICE"][data] = 1
     elif 128 <= b0 <= 191 and len(data) >= 12:
         if 192 <= data[1] <= 223:
             if plain:
