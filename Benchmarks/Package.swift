@@ -28,6 +28,15 @@ let package = Package(
             plugins: plugin
         ),
         .executableTarget(
+            name: "TransportBenchmarks",
+            dependencies: bench + [
+                .product(name: "RTP", package: "swift-sfu"), .product(name: "ICE", package: "swift-sfu"),
+                .product(name: "STUN", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/TransportBenchmarks",
+            plugins: plugin
+        ),
+        .executableTarget(
             name: "RTCBaseBenchmarks",
             dependencies: bench + [.product(name: "RTCBase", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/RTCBaseBenchmarks",
