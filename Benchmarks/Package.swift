@@ -31,6 +31,7 @@ let package = Package(
             name: "TransportBenchmarks",
             dependencies: bench + [
                 .product(name: "RTP", package: "swift-sfu"), .product(name: "ICE", package: "swift-sfu"),
+                .product(name: "DTLS", package: "swift-sfu"),
                 .product(name: "STUN", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/TransportBenchmarks",

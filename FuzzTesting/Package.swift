@@ -13,6 +13,7 @@ let modules: [String: [String]] = [
     "FuzzRTP": ["RTP"],
     "FuzzRTPCodecs": ["RTP"],
     "FuzzRTCP": ["RTCP"],
+    "FuzzDTLSRecord": ["DTLS"],
 ]
 let names = modules.keys.sorted()
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seeds FuzzTesting/Corpus/<target>/ with distinct datagrams taken from Captures/ (Janus-style corpora
 # from real traffic), classified by first byte as RFC 7983 / RFC 5761 prescribe:
-#   FuzzSTUN and FuzzICE (STUN), FuzzRTP (RTP, all captures), FuzzRTCP (RTCP, decrypted twins
+#   FuzzSTUN and FuzzICE (STUN), FuzzDTLSRecord (DTLS), FuzzRTP (RTP, all captures), FuzzRTCP (RTCP, decrypted twins
 #   only), FuzzRTPCodecs (RTP payloads after the header, from decrypted twins).
 # At most $MAX files per target (default 120), chosen reproducibly. Needs tshark; run it after adding
 # captures and commit the result.
@@ -14,7 +14,7 @@ find ../Captures -name '*.pcap*' -not -path '*/tools/*' | sort | while read -r p
 done | python3 -c '
 import hashlib, os, random, sys
 MAX = int(sys.argv[1])
-buckets = {k: {} for k in ("FuzzSTUN", "FuzzICE", "FuzzRTP", "FuzzRTCP", "FuzzRTPCodecs")}
+buckets = {k: {} for k in ("FuzzSTUN", "FuzzICE", "FuzzDTLSRecord", "FuzzRTP", "FuzzRTCP", "FuzzRTPCodecs")}
 for line in sys.stdin:
     parts = line.rstrip("\n").split("\t")
     if len(parts) != 2 or not parts[1]:
@@ -25,6 +25,8 @@ for line in sys.stdin:
     if b0 <= 3:
         buckets["FuzzSTUN"][data] = 1
         buckets["FuzzICE"][data] = 1
+    elif 20 <= b0 <= 63:
+        buckets["FuzzDTLSRecord"][data] = 1
     elif 128 <= b0 <= 191 and len(data) >= 12:
         if 192 <= data[1] <= 223:
             if plain:
