@@ -79,5 +79,6 @@ let package = Package(
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "RTCTestSupport"], exclude: ["Vectors"]),
         .testTarget(name: "AppTests", dependencies: ["App", "RTCTestSupport"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "RTCTestSupport"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "ICE", "STUN", "DTLS", "SRTP", "RTP", "RTCP", "RTCTestSupport"]),
     ]
 )

@@ -7,6 +7,10 @@ public struct DTLSError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     public var code: Code
     public var reason: String
+    public init(code: Code, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
     public var description: String { "\(code): \(reason)" }
 
     static func openssl(_ code: Code, _ what: String) -> DTLSError {

@@ -1,0 +1,219 @@
+import DTLS
+import ICE
+import NIOCore
+import RTCBase
+import RTCP
+import RTP
+import SRTP
+import STUN
+
+/// A datagram to send: bytes and the remote end of the 5-tuple.
+public struct Transmit: Sendable {
+    public var destination: ICETuple
+    public var bytes: ByteBuffer
+}
+
+/// What a ``WebRtcTransport`` reports.
+public enum WebRtcTransportEvent: Sendable {
+    case iceStateChanged(ICEState)
+    case iceSelectedTupleChanged(ICETuple?)
+    case dtlsConnected(DTLSHandshakeResult)
+    case dtlsFailed(DTLSError)
+    case dtlsClosed
+    /// A decrypted RTP packet.
+    case rtp(RTPPacket)
+    /// The packets of a decrypted RTCP compound.
+    case rtcp([RTCPPacket])
+    /// A datagram was refused; `reason` is for the log.
+    case dropped(reason: String)
+    /// An NSS key-log line for SSLKEYLOGFILE.
+    case keyLog(String)
+}
+
+/// One peer's secure transport, mediasoup `WebRtcTransport`-style: ICE-lite (answers checks, learns
+/// tuples), DTLS (either role), SRTP/SRTCP keyed from DTLS, and first-byte demultiplexing (RFC 7983).
+///
+/// Sans-IO: ``handle(_:from:now:)`` takes a datagram and its source; ``sendRTP(_:)``/``sendRTCP(_:)``
+/// protect outgoing media; ``pollTransmit()`` yields datagrams for the I/O layer, ``pollEvent()`` events,
+/// ``nextDeadline`` the time ``handleTimeout(now:)`` is due.
+///
+/// Security rules: DTLS, RTP and RTCP are accepted only from tuples ICE validated (a check with the
+/// right credentials); media is sent only to the selected tuple; nothing is decrypted before DTLS
+/// has verified the peer's fingerprint.
+public final class WebRtcTransport {
+    public let ice: ICELiteAgent
+    public let dtls: DTLSConnection
+    public let dtlsRole: DTLSRole
+    private var srtpIn: SRTPSession?
+    private var srtpOut: SRTPSession?
+    private var transmits: [Transmit] = []
+    private var events: [WebRtcTransportEvent] = []
+
+    /// Counters for logs and stats.
+    public struct Counters: Sendable, Hashable {
+        public var stunHandled = 0, dtlsReceived = 0, rtpReceived = 0, rtcpReceived = 0
+        public var rtpSent = 0, rtcpSent = 0, srtpFailures = 0, droppedUnknownSource = 0, droppedGarbage = 0
+    }
+    public private(set) var counters = Counters()
+
+    /// The negotiated SRTP profile once DTLS is connected.
+    public private(set) var srtpProfile: SRTPProfile?
+
+    public init(iceCredentials: ICECredentials, dtlsContext: DTLSContext, dtlsRole: DTLSRole,
+                remoteFingerprints: [DTLSFingerprint]) throws(DTLSError) {
+        ice = ICELiteAgent(credentials: iceCredentials)
+        dtls = try DTLSConnection(context: dtlsContext, role: dtlsRole, remoteFingerprints: remoteFingerprints)
+        self.dtlsRole = dtlsRole
+    }
+
+    /// Whether SRTP is ready in both directions.
+    public var isSecure: Bool { srtpIn != nil && srtpOut != nil }
+
+    /// Handles one datagram from `source`.
+    public func handle(_ datagram: ByteBuffer, from source: ICETuple, now: Duration) {
+        switch DatagramKind.classify(datagram.readableBytesView) {
+        case .stun:
+            counters.stunHandled += 1
+            let out = ice.handle(datagram, from: source, now: now)
+            if let response = out.response { transmits.append(Transmit(destination: source, bytes: response)) }
+            if let rejection = out.rejection, rejection != .notARequest {
+                events.append(.dropped(reason: "STUN from \(source): \(rejection)"))
+            }
+            drainICE(now: now)
+        case .dtls:
+            guard ice.isValid(source) else { return dropUnknown(source, "DTLS") }
+            counters.dtlsReceived += 1
+            dtls.handle(datagram: datagram, now: now)
+            drainDTLS()
+        case .rtp:
+            guard ice.isValid(source) else { return dropUnknown(source, "RTP") }
+            guard let srtpIn else { return events.append(.dropped(reason: "RTP before DTLS completed from \(source)")) }
+            var b = datagram
+            do {
+                try srtpIn.unprotectRTP(&b)
+                let packet = try RTPPacket(parsing: b)
+                counters.rtpReceived += 1
+                events.append(.rtp(packet))
+            } catch {
+                counters.srtpFailures += 1
+                events.append(.dropped(reason: "SRTP from \(source): \(error)"))
+            }
+        case .rtcp:
+            guard ice.isValid(source) else { return dropUnknown(source, "RTCP") }
+            guard let srtpIn else { return events.append(.dropped(reason: "RTCP before DTLS completed from \(source)")) }
+            var b = datagram
+            do {
+                try srtpIn.unprotectRTCP(&b)
+                let (packets, _) = RTCPPacket.parseCompoundLeniently(b)
+                counters.rtcpReceived += 1
+                events.append(.rtcp(packets))
+            } catch {
+                counters.srtpFailures += 1
+                events.append(.dropped(reason: "SRTCP from \(source): \(error)"))
+            }
+        case .zrtp, .turnChannel, .unknown:
+            counters.droppedGarbage += 1
+            events.append(.dropped(reason: "unclassifiable datagram (first byte \(datagram.getInteger(at: datagram.readerIndex, as: UInt8.self).map(String.init) ?? "none")) from \(source)"))
+        }
+    }
+
+    private func dropUnknown(_ source: ICETuple, _ what: String) {
+        counters.droppedUnknownSource += 1
+        events.append(.dropped(reason: "\(what) from \(source), which no valid ICE check came from"))
+    }
+
+    private func drainICE(now: Duration) {
+        while let e = ice.pollEvent() {
+            switch e {
+            case .stateChanged(let s):
+                events.append(.iceStateChanged(s))
+                // As DTLS client, start the handshake once ICE works (mediasoup does the same).
+                if (s == .connected || s == .completed) && dtlsRole == .client {
+                    dtls.start(now: now)
+                    drainDTLS()
+                }
+            case .selectedTupleChanged(let t):
+                events.append(.iceSelectedTupleChanged(t))
+            }
+        }
+    }
+
+    private func drainDTLS() {
+        while let e = dtls.pollEvent() {
+            switch e {
+            case .connected(let result):
+                setUpSRTP(result)
+            case .failed(let err):
+                events.append(.dtlsFailed(err))
+            case .closed:
+                events.append(.dtlsClosed)
+            case .keyLog(let line):
+                events.append(.keyLog(line))
+            case .applicationData:
+                break   // SCTP (data channels) is not negotiated yet
+            }
+        }
+        if let destination = ice.selectedTuple {
+            while let d = dtls.pollDatagram() { transmits.append(Transmit(destination: destination, bytes: d)) }
+        }
+    }
+
+    private func setUpSRTP(_ result: DTLSHandshakeResult) {
+        guard let profile = SRTPProfile(ianaID: result.profile.ianaID),
+              let keys = SRTPKeyingMaterial.split(exported: result.keyingMaterial, profile: profile, isDTLSClient: result.role == .client) else {
+            events.append(.dtlsFailed(DTLSError(code: .keyingMaterial, reason: "unusable keying material")))
+            return
+        }
+        do {
+            srtpOut = try SRTPSession(direction: .outbound, material: keys.local)
+            srtpIn = try SRTPSession(direction: .inbound, material: keys.remote)
+            srtpProfile = profile
+            events.append(.dtlsConnected(result))
+        } catch {
+            events.append(.dtlsFailed(DTLSError(code: .keyingMaterial, reason: "SRTP setup: \(error)")))
+        }
+    }
+
+    /// Protects and queues an RTP packet for the selected tuple; false if not ready.
+    @discardableResult
+    public func sendRTP(_ packet: RTPPacket) -> Bool {
+        guard let srtpOut, let destination = ice.selectedTuple else { return false }
+        var b = packet.bytes
+        do { try srtpOut.protectRTP(&b) } catch { return false }
+        counters.rtpSent += 1
+        transmits.append(Transmit(destination: destination, bytes: b))
+        return true
+    }
+
+    /// Protects and queues an RTCP compound for the selected tuple; false if not ready.
+    @discardableResult
+    public func sendRTCP(_ packets: [RTCPPacket]) -> Bool {
+        guard let srtpOut, let destination = ice.selectedTuple else { return false }
+        var b = RTCPPacket.encodeCompound(packets)
+        do { try srtpOut.protectRTCP(&b) } catch { return false }
+        counters.rtcpSent += 1
+        transmits.append(Transmit(destination: destination, bytes: b))
+        return true
+    }
+
+    /// Closes DTLS (close_notify to the peer).
+    public func close() {
+        dtls.close()
+        drainDTLS()
+    }
+
+    public func pollTransmit() -> Transmit? { transmits.isEmpty ? nil : transmits.removeFirst() }
+    public func pollEvent() -> WebRtcTransportEvent? { events.isEmpty ? nil : events.removeFirst() }
+
+    /// The earliest of ICE's consent deadline and DTLS's retransmission timer.
+    public func nextDeadline(now: Duration) -> Duration? {
+        [ice.nextDeadline, dtls.nextTimeout(now: now)].compactMap { $0 }.min()
+    }
+
+    public func handleTimeout(now: Duration) {
+        ice.handleTimeout(now: now)
+        drainICE(now: now)
+        dtls.handleTimeout(now: now)
+        drainDTLS()
+    }
+}

@@ -1,0 +1,163 @@
+import DTLS
+import ICE
+import NIOCore
+import RTCBase
+import RTCP
+import RTCTestSupport
+import RTP
+import SFU
+import SRTP
+import STUN
+import Testing
+
+/// A WebRtcTransport against a browser-like peer assembled from this stack's own pieces (controlling
+/// ICE agent, DTLS, SRTP), through an in-memory link, in virtual time.
+@Suite(.serialized) struct WebRtcTransportTests {
+    static let serverICE = ICECredentials(usernameFragment: "sfuUfrag", password: "sfu-password-0123456789abcdef")
+    static let peerICE = ICECredentials(usernameFragment: "peer", password: "peer-password-0123456789abcdef")
+    static let peerTuple = ICETuple(remote: .v4(address: 0x7F00_0001, port: 40_000))
+
+    final class Peer {
+        let ice: ICEControllingAgent
+        let dtls: DTLSConnection
+        var srtpIn: SRTPSession?, srtpOut: SRTPSession?
+        var received: [RTPPacket] = []
+        var receivedRTCP: [[RTCPPacket]] = []
+        var failure: DTLSError?
+
+        init(role: DTLSRole, serverFingerprint: DTLSFingerprint, certificate: DTLSCertificate, icePassword: String = serverICE.password) throws {
+            ice = ICEControllingAgent(local: peerICE, remote: ICECredentials(usernameFragment: serverICE.usernameFragment, password: icePassword), tieBreaker: 7)
+            dtls = try DTLSConnection(context: try DTLSContext(certificate: certificate), role: role, remoteFingerprints: [serverFingerprint])
+        }
+
+        func receive(_ d: ByteBuffer, now: Duration) {
+            switch DatagramKind.classify(d.readableBytesView) {
+            case .stun: ice.handleResponse(d, now: now)
+            case .dtls: dtls.handle(datagram: d, now: now)
+            case .rtp:
+                var b = d
+                if (try? srtpIn?.unprotectRTP(&b)) != nil, let p = try? RTPPacket(parsing: b) { received.append(p) }
+            case .rtcp:
+                var b = d
+                if (try? srtpIn?.unprotectRTCP(&b)) != nil, let p = try? RTCPPacket.parseCompound(b) { receivedRTCP.append(p) }
+            default: break
+            }
+            while let e = dtls.pollEvent() {
+                if case .connected(let r) = e {
+                    let profile = SRTPProfile(ianaID: r.profile.ianaID)!
+                    let keys = SRTPKeyingMaterial.split(exported: r.keyingMaterial, profile: profile, isDTLSClient: r.role == .client)!
+                    srtpOut = try? SRTPSession(direction: .outbound, material: keys.local)
+                    srtpIn = try? SRTPSession(direction: .inbound, material: keys.remote)
+                }
+                if case .failed(let e) = e { failure = e }
+            }
+        }
+    }
+
+    struct Setup {
+        let transport: WebRtcTransport
+        let peer: Peer
+        var events: [WebRtcTransportEvent] = []
+        var now: Duration = .zero
+
+        /// Runs the link for `duration` of virtual time, stepping to the next deadline or 10 ms.
+        mutating func run(for duration: Duration, peerSends: Bool = true) {
+            let end = now + duration
+            while now < end {
+                if peerSends, let check = peer.ice.poll(now: now) { transport.handle(check, from: WebRtcTransportTests.peerTuple, now: now) }
+                if peer.ice.connected && peer.dtls.isConnected == false && peer.dtls.role == .client { peer.dtls.start(now: now) }
+                while let d = peer.dtls.pollDatagram() { transport.handle(d, from: WebRtcTransportTests.peerTuple, now: now) }
+                while let t = transport.pollTransmit() {
+                    #expect(t.destination == WebRtcTransportTests.peerTuple)
+                    peer.receive(t.bytes, now: now)
+                }
+                while let d = peer.dtls.pollDatagram() { transport.handle(d, from: WebRtcTransportTests.peerTuple, now: now) }
+                while let e = transport.pollEvent() { events.append(e) }
+                transport.handleTimeout(now: now)
+                now += .milliseconds(10)
+            }
+        }
+    }
+
+    static func setup(serverRole: DTLSRole, wrongFingerprint: Bool = false, icePassword: String = serverICE.password) throws -> Setup {
+        let serverCert = try DTLSCertificate.generate(commonName: "sfu")
+        let peerCert = try DTLSCertificate.generate(commonName: "browser")
+        let other = try DTLSCertificate.generate(commonName: "mallory")
+        let transport = try WebRtcTransport(iceCredentials: serverICE, dtlsContext: try DTLSContext(certificate: serverCert), dtlsRole: serverRole,
+                                            remoteFingerprints: [(wrongFingerprint ? other : peerCert).fingerprint()!])
+        let peer = try Peer(role: serverRole == .server ? .client : .server, serverFingerprint: serverCert.fingerprint()!,
+                            certificate: peerCert, icePassword: icePassword)
+        return Setup(transport: transport, peer: peer)
+    }
+
+    @Test(arguments: [DTLSRole.server, DTLSRole.client])
+    func connectsAndCarriesMediaBothWays(_ serverRole: DTLSRole) throws {
+        var s = try Self.setup(serverRole: serverRole)
+        s.run(for: .seconds(1))
+        #expect(s.transport.ice.state == .completed)
+        #expect(s.transport.isSecure && s.peer.srtpOut != nil)
+        #expect(s.events.contains { if case .dtlsConnected = $0 { return true } else { return false } })
+        // Peer → SFU: 120 protected RTP packets are decrypted.
+        for seq in 0..<120 {
+            var b = RTPPacket(payloadType: 111, sequenceNumber: RTPSequenceNumber(UInt16(seq)), timestamp: RTPTimestamp(UInt32(seq * 960)),
+                              ssrc: 0xA1, payload: ByteBuffer(bytes: [UInt8](repeating: UInt8(seq), count: 60))).bytes
+            try s.peer.srtpOut!.protectRTP(&b)
+            s.transport.handle(b, from: Self.peerTuple, now: s.now)
+        }
+        var decrypted = 0
+        while let e = s.transport.pollEvent() { if case .rtp(let p) = e, p.ssrc == 0xA1 { decrypted += 1 } }
+        #expect(decrypted == 120 && s.transport.counters.rtpReceived == 120)
+        // SFU → peer: RTP and a receiver report arrive protected and decrypt.
+        #expect(s.transport.sendRTP(RTPPacket(payloadType: 96, sequenceNumber: 1, timestamp: 1, ssrc: 0xB2, payload: ByteBuffer(bytes: [1, 2, 3]))))
+        #expect(s.transport.sendRTCP([.receiverReport(RTCPReceiverReport(ssrc: 1, reports: [RTCPReportBlock(
+            ssrc: 0xA1, fractionLost: 0, cumulativeLost: 0, extendedHighestSequenceNumber: 119, jitter: 0, lastSenderReport: 0, delaySinceLastSenderReport: 0)]))]))
+        while let t = s.transport.pollTransmit() { s.peer.receive(t.bytes, now: s.now) }
+        #expect(s.peer.received.map(\.ssrc) == [0xB2])
+        #expect(s.peer.receivedRTCP.count == 1)
+    }
+
+    @Test func wrongFingerprintFailsTheTransport() throws {
+        var s = try Self.setup(serverRole: .server, wrongFingerprint: true)
+        s.run(for: .seconds(1))
+        let failure = s.events.compactMap { e -> DTLSError? in if case .dtlsFailed(let err) = e { return err } else { return nil } }.first
+        #expect(failure?.code == .fingerprintMismatch)
+        #expect(!s.transport.isSecure)
+    }
+
+    @Test func wrongICEPasswordIsRefused() throws {
+        var s = try Self.setup(serverRole: .server, icePassword: "not-the-password-at-all-000000")
+        s.run(for: .seconds(2))
+        #expect(s.transport.ice.state == .new && !s.transport.ice.isValid(Self.peerTuple))
+        let reasons = s.events.compactMap { e -> String? in if case .dropped(let r) = e { return r } else { return nil } }
+        #expect(reasons.contains { $0.contains("401") || $0.contains("unauthorized") })
+        // DTLS from that source is refused too.
+        s.transport.handle(ByteBuffer(hex: "16fefd0000000000000000000100" + "01"), from: Self.peerTuple, now: s.now)
+        #expect(s.transport.counters.droppedUnknownSource >= 1)
+        #expect(!s.peer.ice.connected)
+    }
+
+    @Test func garbageIsDroppedWithAReason() throws {
+        var s = try Self.setup(serverRole: .server)
+        s.run(for: .seconds(1))
+        let before = s.transport.counters
+        for junk in ["", "ff", "5000", "80", "8060" + String(repeating: "aa", count: 40), "81c90001aabbccdd", "0001000021"] {
+            s.transport.handle(ByteBuffer(hex: junk), from: Self.peerTuple, now: s.now)
+        }
+        var reasons: [String] = []
+        while let e = s.transport.pollEvent() { if case .dropped(let r) = e { reasons.append(r) } }
+        #expect(reasons.count == 7)
+        #expect(s.transport.counters.rtpReceived == before.rtpReceived && s.transport.isSecure)
+    }
+
+    @Test func consentExpiresAfter30SecondsOfSilence() throws {
+        var s = try Self.setup(serverRole: .server)
+        s.run(for: .seconds(1))
+        #expect(s.transport.ice.state == .completed)
+        s.run(for: .seconds(29), peerSends: false)
+        #expect(s.transport.ice.state == .completed)
+        s.run(for: .seconds(2), peerSends: false)
+        #expect(s.transport.ice.state == .disconnected)
+        #expect(s.events.contains { if case .iceStateChanged(.disconnected) = $0 { return true } else { return false } })
+        #expect(!s.transport.sendRTP(RTPPacket(payloadType: 96, sequenceNumber: 1, timestamp: 1, ssrc: 1, payload: ByteBuffer())))
+    }
+}
