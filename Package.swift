@@ -26,6 +26,8 @@ let package = Package(
         // Test support (Captures/ corpus, goldens), for the fuzz and benchmark sub-packages.
         .library(name: "RTCTestSupport", targets: ["RTCTestSupport"]),
         .executable(name: "sfu", targets: ["App"]),
+        // Test and load-generation support: one WebRtcTransport on a UDP socket, driven by the peer tests.
+        .executable(name: "transport-probe", targets: ["TransportProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -61,6 +63,12 @@ let package = Package(
             .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
+        .executableTarget(name: "TransportProbe", dependencies: [
+            "SFU", "ICE", "STUN", "DTLS", "SRTP", "RTP", "RTCP", "RTCBase",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
 
         // pcap/pcapng reading and writing over libpcap (tools, tests, the SFU's plaintext tap).

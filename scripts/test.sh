@@ -38,9 +38,18 @@ tail -5 "$log.py"
 pypassed=$(grep -oE '[0-9]+ passed' "$log.py" | tail -1 | grep -oE '[0-9]+')
 [ "$pystatus" -eq 0 ] || { cat "$log.py" | tail -60; echo "Odoo protocol tests failed"; exit 1; }
 
+echo "== real-peer end-to-end tests (Chromium in a loopback-only network namespace)"
+set +e
+bash Tests/Peers/run.sh >"$log.peers" 2>&1
+peerstatus=$?
+set -e
+grep -E "passed|failed|error" "$log.peers" | tail -3
+peerpassed=$(grep -oE '[0-9]+ passed' "$log.peers" | tail -1 | grep -oE '[0-9]+')
+[ "$peerstatus" -eq 0 ] || { tail -80 "$log.peers"; echo "end-to-end tests failed"; exit 1; }
+
 echo "== fuzzing (${FUZZ_SECONDS} s per target)"
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
   bash FuzzTesting/run.sh "$FUZZ_SECONDS"
 fi
 echo "== all tests passed"
-echo "tests: $(( ${passed:-0} + ${pypassed:-0} )) passed, 0 failed"
+echo "tests: $(( ${passed:-0} + ${pypassed:-0} + ${peerpassed:-0} )) passed, 0 failed"

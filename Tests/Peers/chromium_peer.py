@@ -5,14 +5,16 @@
 
 Protocol with the server under test (a process started from CMD): the server prints one JSON line
   {"ufrag": ..., "pwd": ..., "fingerprint": "AB:CD:...", "setup": "passive"|"active", "port": N}
-on stdout when it listens on 127.0.0.1:N; later, when this script writes "stats\\n" to its stdin, it
-prints one JSON line with its own counters and exits. This script connects Chromium to it, waits
+on stdout when it listens on 127.0.0.1:N; this script writes "fingerprint <Chromium's sha-256>" to its
+stdin before Chromium gets the answer, and later "stats", after which the server prints one JSON line
+with its counters and exits. This script connects Chromium to it, waits
 --seconds, and prints {"chromium": <getStats summary>, "server": <server counters>} as JSON.
 """
 import argparse
 import http.server
 import json
 import os
+import re
 import socketserver
 import subprocess
 import sys
@@ -68,6 +70,10 @@ def main():
         driver = chromium()
         try:
             driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/page.html")
+            offer = call(driver, "prepare()")
+            fingerprint = re.search(r"a=fingerprint:sha-256 ([0-9A-Fa-f:]+)", offer).group(1)
+            server.stdin.write(f"fingerprint {fingerprint}\n")
+            server.stdin.flush()
             call(driver, f"connect({json.dumps(params)})")
             state = call(driver, "waitConnected(10000)")
             call(driver, f"new Promise(r => setTimeout(r, {int(args.seconds * 1000)}))")
