@@ -3,7 +3,11 @@
 // the peer sends, answers with receiver reports every second (so a browser shows remote-inbound-rtp), and
 // on "stats" from stdin prints its counters as one JSON line and exits.
 //
-//   transport-probe [--dtls-role server|client] [--port N]
+//   transport-probe [--dtls-role server|client] [--port N] [--echo PT:SSRC,PT:SSRC...]
+//
+// With --echo, every RTP packet received with payload type PT is protected and sent back to the peer
+// with SSRC SSRC (so a peer that announced those SSRCs in its remote description receives media that
+// this server protected).
 import DTLS
 import Foundation
 import ICE
@@ -18,6 +22,13 @@ import STUN
 let args = CommandLine.arguments
 let role: DTLSRole = args.firstIndex(of: "--dtls-role").map { args[$0 + 1] == "client" ? .client : .server } ?? .server
 let port = args.firstIndex(of: "--port").flatMap { Int(args[$0 + 1]) } ?? 0
+let echo: [UInt8: UInt32] = args.firstIndex(of: "--echo").map { i in
+    Dictionary(uniqueKeysWithValues: args[i + 1].split(separator: ",").compactMap { pair -> (UInt8, UInt32)? in
+        let parts = pair.split(separator: ":")
+        guard parts.count == 2, let pt = UInt8(parts[0]), let ssrc = UInt32(parts[1]) else { return nil }
+        return (pt, ssrc)
+    })
+} ?? [:]
 
 var rng = SystemRandomNumberGenerator()
 let credentials = ICECredentials.random(using: &rng)
@@ -61,6 +72,7 @@ final class Probe: ChannelInboundHandler, @unchecked Sendable {
     var dtlsConnected = false, dtlsFailure: String?
     var iceState = "new"
     var rrSent = 0
+    var echoed = 0
     var remotes: [ICETuple: SocketAddress] = [:]
 
     init(transport: WebRtcTransport) { self.transport = transport }
@@ -87,7 +99,13 @@ final class Probe: ChannelInboundHandler, @unchecked Sendable {
     func flush() {
         while let e = transport.pollEvent() {
             switch e {
-            case .rtp(let p): stats[p.ssrc, default: ReceiveStats()].record(p)
+            case .rtp(let p):
+                stats[p.ssrc, default: ReceiveStats()].record(p)
+                if let ssrc = echo[p.payloadType.rawValue] {
+                    var copy = p
+                    copy.ssrc = SSRC(ssrc)
+                    if transport.sendRTP(copy) { echoed += 1 }
+                }
             case .rtcp(let packets):
                 for case .senderReport(let sr) in packets {
                     stats[sr.ssrc, default: ReceiveStats()].lastSR = sr.ntpTime.middle32
@@ -124,7 +142,7 @@ final class Probe: ChannelInboundHandler, @unchecked Sendable {
         ["iceState": iceState, "dtlsConnected": dtlsConnected, "dtlsFailure": dtlsFailure as Any,
          "srtpProfile": transport.srtpProfile.map { "\($0)" } as Any,
          "rtpReceived": transport.counters.rtpReceived, "rtcpReceived": transport.counters.rtcpReceived,
-         "srtpFailures": transport.counters.srtpFailures, "receiverReportsSent": rrSent,
+         "srtpFailures": transport.counters.srtpFailures, "receiverReportsSent": rrSent, "rtpEchoed": echoed,
          "ssrcs": stats.keys.map { $0.rawValue }, "dropped": dropped]
     }
 }

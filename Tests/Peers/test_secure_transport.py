@@ -1,4 +1,4 @@
-"""Secure-transport end-to-end tests: headless Chromium (fake camera + microphone) connects to one
+"""Secure-transport end-to-end tests: headless Chromium (fake camera + microphone) and aiortc connect to one
 WebRtcTransport of ours (Sources/TransportProbe) over 127.0.0.1 inside a loopback-only network namespace.
 
 Run through Tests/Peers/run.sh, which builds the probe and passes its path in TRANSPORT_PROBE.
@@ -40,3 +40,20 @@ def test_chromium_connects_and_exchanges_srtp(dtls_role):
     # ...and Chromium decrypted our SRTCP receiver reports: remote-inbound-rtp appears.
     assert server["receiverReportsSent"] > 0
     assert len(chromium["remoteInbound"]) >= 1, chromium
+
+
+@pytest.mark.parametrize("dtls_role", ["server", "client"])
+def test_aiortc_connects_and_receives_our_srtp(dtls_role):
+    cmd = [os.path.join(HERE, "netns.sh"), "python3", os.path.join(HERE, "aiortc_peer.py"), "--probe", PROBE,
+           "--dtls-role", dtls_role, "--seconds", "3"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    print(json.dumps(result, indent=1))
+    aiortc, server = result["aiortc"], result["server"]
+    assert aiortc["state"] == "connected"
+    assert server["dtlsConnected"] and server["srtpFailures"] == 0
+    assert server["rtpReceived"] >= 100
+    # aiortc decoded media that our server protected and sent (its own media, echoed on our SSRCs).
+    assert server["rtpEchoed"] >= 100
+    assert aiortc["received"]["audio"] >= 50 and aiortc["received"]["video"] >= 20, aiortc
