@@ -61,9 +61,11 @@ def call(driver, expr):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=4)
+    ap.add_argument("--wrong-fingerprint", action="store_true", help="tell the server a fingerprint that is not Chromium's")
+    ap.add_argument("--wrong-password", action="store_true", help="give Chromium a wrong ICE password for the server")
     ap.add_argument("--server", nargs=argparse.REMAINDER, required=True)
     args = ap.parse_args()
-    server = subprocess.Popen(args.server, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(args.server, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         params = json.loads(server.stdout.readline())
         httpd = serve_page()
@@ -72,6 +74,10 @@ def main():
             driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/page.html")
             offer = call(driver, "prepare()")
             fingerprint = re.search(r"a=fingerprint:sha-256 ([0-9A-Fa-f:]+)", offer).group(1)
+            if args.wrong_fingerprint:
+                fingerprint = ":".join(["AB"] * 32)
+            if args.wrong_password:
+                params = dict(params, pwd="x" * len(params["pwd"]))
             server.stdin.write(f"fingerprint {fingerprint}\n")
             server.stdin.flush()
             call(driver, f"connect({json.dumps(params)})")
@@ -85,7 +91,12 @@ def main():
         server.stdin.write("stats\n")
         server.stdin.flush()
         counters = json.loads(server.stdout.readline() or "null")
-        print(json.dumps({"chromium": browser, "server": counters}))
+        server.stdin.close()
+        try:
+            log = server.stderr.read()
+        except Exception:
+            log = ""
+        print(json.dumps({"chromium": browser, "server": counters, "serverLog": log[-4000:]}))
     finally:
         server.kill()
 

@@ -57,3 +57,19 @@ def test_aiortc_connects_and_receives_our_srtp(dtls_role):
     # aiortc decoded media that our server protected and sent (its own media, echoed on our SSRCs).
     assert server["rtpEchoed"] >= 100
     assert aiortc["received"]["audio"] >= 50 and aiortc["received"]["video"] >= 20, aiortc
+
+
+@pytest.mark.parametrize("fault,expected_log", [("--wrong-fingerprint", "fingerprintMismatch"),
+                                                ("--wrong-password", "401")])
+def test_refusals_are_logged(fault, expected_log):
+    cmd = [os.path.join(HERE, "netns.sh"), "python3", os.path.join(HERE, "chromium_peer.py"), "--seconds", "2", fault,
+           "--server", PROBE, "--dtls-role", "server"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    server, log = result["server"], result["serverLog"]
+    print(log[-1500:])
+    assert server is not None          # the probe neither crashed nor hung
+    assert not server["dtlsConnected"] or server["dtlsFailure"] is not None
+    assert server["rtpReceived"] == 0
+    assert expected_log in log, log[-2000:]
