@@ -19,19 +19,18 @@ Patches applied to aiortc (all in this file, nothing installed is modified):
 """
 import asyncio
 import fractions
-import http.server
 import json
 import math
 import os
-import socketserver
 import sys
-import threading
 import time
 
 import numpy as np
 
-import aioice.ice
-aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "Tests", "Peers"))
+from peerkit import call as _call, chromium as _chromium, restrict_aiortc_to_loopback, serve_page  # noqa: E402
+restrict_aiortc_to_loopback()
 
 import av
 import aiortc
@@ -43,7 +42,6 @@ from aiortc import (RTCPeerConnection, RTCRtpCodecParameters, RTCSessionDescript
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpHeaderExtensionParameters
 
 TWCC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 # --- SRTP key log ---------------------------------------------------------------------------
 _PROFILE_NAMES = {
@@ -229,39 +227,7 @@ async def aiortc_aiortc(duration):
 
 
 def _serve_page():
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=HERE, **kw)
-
-        def log_message(self, *a):
-            pass
-    httpd = socketserver.TCPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
-
-
-def _chromium():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    o = webdriver.ChromeOptions()
-    o.binary_location = "/usr/bin/chromium"
-    for a in ["--headless=new", "--no-sandbox", "--use-fake-device-for-media-stream",
-              "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-              "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-gpu",
-              "--disable-dev-shm-usage"]:
-        o.add_argument(a)
-    d = webdriver.Chrome(options=o, service=Service("/usr/bin/chromedriver"))
-    d.set_script_timeout(60)
-    return d
-
-
-def _call(driver, expr):
-    r = driver.execute_async_script(
-        "const cb = arguments[arguments.length - 1];"
-        f"Promise.resolve().then(() => {expr}).then(cb, e => cb({{error: String(e)}}));")
-    if isinstance(r, dict) and "error" in r:
-        raise RuntimeError(r["error"])
-    return r
+    return serve_page(HERE)
 
 
 async def chromium_aiortc(duration):

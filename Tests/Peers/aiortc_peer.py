@@ -14,8 +14,11 @@ import json
 import re
 import subprocess
 
-import aioice.ice
-aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]   # no option exists for this
+import os
+import sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peerkit import restrict_aiortc_to_loopback  # noqa: E402
+restrict_aiortc_to_loopback()
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack

@@ -11,51 +11,15 @@ with its counters and exits. This script connects Chromium to it, waits
 --seconds, and prints {"chromium": <getStats summary>, "server": <server counters>} as JSON.
 """
 import argparse
-import http.server
 import json
 import os
 import re
-import socketserver
 import subprocess
 import sys
-import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def serve_page():
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=HERE, **kw)
-
-        def log_message(self, *a):
-            pass
-    httpd = socketserver.TCPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
-
-
-def chromium():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    o = webdriver.ChromeOptions()
-    o.binary_location = "/usr/bin/chromium"
-    for a in ["--headless=new", "--no-sandbox", "--use-fake-device-for-media-stream",
-              "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-              "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-gpu", "--disable-dev-shm-usage"]:
-        o.add_argument(a)
-    d = webdriver.Chrome(options=o, service=Service("/usr/bin/chromedriver"))
-    d.set_script_timeout(60)
-    return d
-
-
-def call(driver, expr):
-    r = driver.execute_async_script(
-        "const cb = arguments[arguments.length - 1];"
-        f"Promise.resolve().then(() => {expr}).then(cb, e => cb({{error: String(e)}}));")
-    if isinstance(r, dict) and "error" in r:
-        raise RuntimeError(r["error"])
-    return r
+sys.path.insert(0, HERE)
+from peerkit import call, chromium, serve_page  # noqa: E402
 
 
 def main():
@@ -68,7 +32,7 @@ def main():
     server = subprocess.Popen(args.server, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         params = json.loads(server.stdout.readline())
-        httpd = serve_page()
+        httpd = serve_page(HERE)
         driver = chromium()
         try:
             driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/page.html")
