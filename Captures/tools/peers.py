@@ -29,7 +29,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "Tests", "Peers"))
-from peerkit import call as _call, chromium as _chromium, restrict_aiortc_to_loopback, serve_page  # noqa: E402
+from peerkit import call as _call, chromium as _chromium, count_frames, restrict_aiortc_to_loopback, serve_page  # noqa: E402
 restrict_aiortc_to_loopback()
 
 import av
@@ -183,14 +183,7 @@ async def aiortc_aiortc(duration):
 
     @pc2.on("track")
     def on_track(track):
-        async def drain():
-            while True:
-                try:
-                    await track.recv()
-                except Exception:
-                    return
-                received[track.kind] += 1
-        asyncio.ensure_future(drain())
+        count_frames(track, received)
 
     @pc2.on("datachannel")
     def on_dc(channel):
@@ -246,14 +239,7 @@ async def chromium_aiortc(duration):
             else:
                 pc.addTrack(ToneTrack())
 
-            async def drain():
-                while True:
-                    try:
-                        await track.recv()
-                    except Exception:
-                        return
-                    counts[track.kind] += 1
-            asyncio.ensure_future(drain())
+            count_frames(track, counts)
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())

@@ -17,7 +17,7 @@ import subprocess
 import os
 import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peerkit import restrict_aiortc_to_loopback  # noqa: E402
+from peerkit import count_frames, restrict_aiortc_to_loopback  # noqa: E402
 restrict_aiortc_to_loopback()
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -64,14 +64,7 @@ async def main():
 
     @pc.on("track")
     def on_track(track):
-        async def drain():
-            while True:
-                try:
-                    await track.recv()
-                except Exception:
-                    return
-                received[track.kind] += 1
-        asyncio.ensure_future(drain())
+        count_frames(track, received)
 
     pc.addTransceiver(AudioStreamTrack(), direction="sendrecv")
     pc.addTransceiver(VideoStreamTrack(), direction="sendrecv")

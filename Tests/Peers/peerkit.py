@@ -50,3 +50,17 @@ def call(driver, expr):
     if isinstance(r, dict) and "error" in r:
         raise RuntimeError(r["error"])
     return r
+
+
+def count_frames(track, counts):
+    """Consumes an aiortc track in the background, counting frames in counts[track.kind]."""
+    import asyncio
+
+    async def drain():
+        while True:
+            try:
+                await track.recv()
+            except Exception:
+                return
+            counts[track.kind] += 1
+    asyncio.ensure_future(drain())
