@@ -130,14 +130,24 @@ extension ChannelHandlerContext {
 /// Binds the HTTP listener and drives the channel close timers.
 struct HTTPServer {
     /// Binds `host:port`; the returned channel is the listener.
-    static func start(host: String, port: Int, state: ServerState, group: any EventLoopGroup) throws -> any Channel {
+    static func start(host: String, port: Int, state: ServerState, webSocket: WebSocketState? = nil,
+                      group: any EventLoopGroup) throws -> any Channel {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPRequestHandler(state: state))
+                    let http = HTTPRequestHandler(state: state)
+                    if let webSocket {
+                        // WebSocket upgrades on any path; the HTTP handler leaves the pipeline afterwards.
+                        let upgrade: NIOHTTPServerUpgradeSendableConfiguration = (
+                            upgraders: [webSocketUpgrader(state: webSocket)],
+                            completionHandler: { context in context.pipeline.removeHandler(http, promise: nil) })
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withServerUpgrade: upgrade, withErrorHandling: true)
+                    } else {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(http)
                 }
             }
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -46,8 +46,11 @@ let listener: any NIOCore.Channel
 do {
     Logger(label: "AUTH").info("auth key set")
     Logger(label: "HTTP").info("starting...")
+    // MAX_BUF_IN bounds incoming WebSocket frames when set; 0 (the default) means 1 MiB.
+    let webSocket = WebSocketState(api: state, channelSize: configuration.channelSize,
+                                   maxFrameSize: configuration.maxBufIn > 0 ? configuration.maxBufIn : 1 << 20)
     listener = try HTTPServer.start(host: configuration.httpInterface, port: configuration.port,
-                                          state: state, group: group)
+                                    state: state, webSocket: webSocket, group: group)
     Logger(label: "HTTP").info("http listening at \(configuration.httpInterface):\(configuration.port)")
 } catch {
     serverLogger.error("failed to listen on \(configuration.httpInterface):\(configuration.port): \(error)")

@@ -1,0 +1,46 @@
+@testable import App
+import Testing
+
+@Suite struct SessionHubTests {
+    static func frame(_ json: String) -> [UInt8] { Array(json.utf8) }
+
+    @Test func joinCapacityReplacementAndLeave() {
+        var hub = SessionHub()
+        #expect(hub.join(channel: "c", sessionID: .number(1), connection: 10, capacity: 2).isEmpty)
+        #expect(hub.join(channel: "c", sessionID: .number(2), connection: 11, capacity: 2).isEmpty)
+        // Full: the newcomer is refused with 4109.
+        #expect(hub.join(channel: "c", sessionID: .number(3), connection: 12, capacity: 2) == [.close(12, .channelFull)])
+        // Same session id: the old one leaves (announced) and is kicked with 4108; "1" (string) is another id.
+        let replaced = hub.join(channel: "c", sessionID: .number(1), connection: 13, capacity: 2)
+        #expect(replaced == [.send(11, #"[{"message":{"name":"SESSION_LEAVE","payload":{"sessionId":1}}}]"#), .close(10, .kicked)])
+        #expect(hub.join(channel: "c", sessionID: .string("1"), connection: 14, capacity: 3).isEmpty)
+        #expect(hub.count(in: "c") == 3)
+        #expect(hub.leave(connection: 11).count == 2)
+        #expect(hub.leave(connection: 11).isEmpty)
+    }
+
+    @Test func busRequestsAndMessages() {
+        var hub = SessionHub()
+        _ = hub.join(channel: "c", sessionID: .number(57), connection: 1, capacity: 10)
+        _ = hub.join(channel: "c", sessionID: .number(58), connection: 2, capacity: 10)
+        #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"INIT_PRODUCER"},"needResponse":"c_0_1"}]"#), from: 1)
+                == [.send(1, #"[{"responseTo":"c_0_1"}]"#)])
+        #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"C_INFO_CHANGE","payload":{"info":{"isDeaf":1,"x":true}}}}]"#), from: 1)
+                == [.send(2, #"[{"message":{"name":"S_INFO_CHANGE","payload":{"57":{"isDeaf":true}}}}]"#)])
+        #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"BROADCAST","payload":"hi"}}]"#), from: 2)
+                == [.send(1, #"[{"message":{"name":"BROADCAST","payload":{"message":"hi","senderId":58}}}]"#)])
+        // Responses, unknown messages, non-arrays and garbage produce nothing.
+        for junk in [#"[{"responseTo":"s_1_0"}]"#, #"[{"message":{"name":"NOPE"}}]"#, #"{"a":1}"#, "nope", ""] {
+            #expect(hub.handleFrame(Self.frame(junk), from: 1).isEmpty)
+        }
+        // A connection that never joined gets nothing.
+        #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"X"},"needResponse":"c"}]"#), from: 99).isEmpty)
+    }
+
+    @Test(arguments: [(JSONValue.number(57), "57"), (.number(-1.5), "-1.5"), (.string("a\"b\\\n"), #""a\"b\\\n""#),
+                      (.object(["b": .bool(true), "a": .null]), #"{"a":null,"b":true}"#), (.array([]), "[]")])
+    func jsonText(_ value: JSONValue, _ text: String) {
+        #expect(value.jsonText == text)
+        #expect(JSONValue.parse(Array(text.utf8)) == value)
+    }
+}
