@@ -67,6 +67,15 @@ struct HTTPAPI: Sendable {
     let proxy: Bool
     let globalVerifier: JWTVerifier
     var registry = ChannelRegistry()
+    /// Sessions `/v1/disconnect` asked to kick (channel uuid, session id), for the WebSocket layer to
+    /// close with 4108; taken with ``takeKicks()``.
+    private(set) var kicks: [(channel: String, sessionID: JSONValue)] = []
+
+    /// The pending kicks, emptied.
+    mutating func takeKicks() -> [(channel: String, sessionID: JSONValue)] {
+        defer { kicks = [] }
+        return kicks
+    }
 
     init(configuration: Configuration) {
         self.init(publicIP: configuration.publicIP, port: configuration.port, proxy: configuration.proxy,
@@ -207,10 +216,10 @@ struct HTTPAPI: Sendable {
                     log.append(.warn("[\(info.remoteAddress)] tried to disconnect sessions from channel \(uuid) but is not the owner, requested by: \(info.remoteAddress), authorized for: \(channel.remoteAddress)"))
                     continue
                 }
-                // `for (const sessionId of sessionIds)`: must be iterable. Sessions do not exist yet, so
-                // there is nothing to close; kicking (close code 4108) comes with WebSocket sessions.
+                // `for (const sessionId of sessionIds)`: must be iterable; each id is matched type-exactly.
                 switch sessionIds {
-                case .array, .string: break
+                case .array(let ids): kicks += ids.map { (uuid, $0) }
+                case .string(let text): kicks += text.map { (uuid, .string(String($0))) }
                 default:
                     log.append(.error("[\(info.remoteAddress)] failed to disconnect session: sessionIds not iterable"))
                     return APIResponse(status: 422)

@@ -9,6 +9,8 @@ import Synchronization
 final class ServerState: Sendable {
     let api: Mutex<HTTPAPI>
     let httpLogger: Logger
+    /// Closes sessions `/v1/disconnect` kicked (set by the WebSocket layer).
+    let kickHandler = Mutex<(@Sendable ([(channel: String, sessionID: JSONValue)]) -> Void)?>(nil)
 
     init(api: HTTPAPI, httpLogger: Logger) {
         self.api = Mutex(api)
@@ -18,7 +20,11 @@ final class ServerState: Sendable {
     /// Runs one request through the API at the current wall-clock time and emits its log lines.
     func handle(_ request: APIRequest) -> APIResponse {
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-        let (response, events) = api.withLock { $0.handle(request, nowMilliseconds: now) }
+        let (response, events, kicks) = api.withLock { api in
+            let (response, events) = api.handle(request, nowMilliseconds: now)
+            return (response, events, api.takeKicks())
+        }
+        if !kicks.isEmpty, let kick = kickHandler.withLock({ $0 }) { kick(kicks) }
         for event in events {
             switch event {
             case .verbose(let text): httpLogger.trace("\(text)")

@@ -52,6 +52,13 @@ struct SessionHub: Sendable {
         return others(of: connection, in: channel).map { .send($0, frame) }
     }
 
+    /// Kicks session `sessionID` (type-exact match) of `channel`: its leave is announced and it is closed
+    /// with 4108 (spec §1.5).
+    mutating func kick(channel: String, sessionID: JSONValue) -> [Output] {
+        guard let session = sessionsByChannel[channel]?.first(where: { $0.sessionID == sessionID }) else { return [] }
+        return leave(connection: session.connection) + [.close(session.connection, .kicked)]
+    }
+
     /// Every session of `channel` but `connection`.
     private func others(of connection: ConnectionID, in channel: String) -> [ConnectionID] {
         (sessionsByChannel[channel] ?? []).map(\.connection).filter { $0 != connection }

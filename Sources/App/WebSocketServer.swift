@@ -70,6 +70,13 @@ final class WebSocketState: Sendable {
         }
     }
 
+    /// Closes the sessions `/v1/disconnect` kicked.
+    func kick(_ sessions: [(channel: String, sessionID: JSONValue)]) {
+        let outputs = hub.withLock { hub in sessions.flatMap { hub.kick(channel: $0.channel, sessionID: $0.sessionID) } }
+        for (channel, id) in sessions { logger.info("kicking session \(id.jsonText) of channel \(channel)") }
+        perform(outputs)
+    }
+
     func disconnected(_ connection: WSConnection) {
         connections.withLock { _ = $0.removeValue(forKey: connection.id) }
         perform(hub.withLock { $0.leave(connection: connection.id) })

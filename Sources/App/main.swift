@@ -49,6 +49,7 @@ do {
     // MAX_BUF_IN bounds incoming WebSocket frames when set; 0 (the default) means 1 MiB.
     let webSocket = WebSocketState(api: state, channelSize: configuration.channelSize,
                                    maxFrameSize: configuration.maxBufIn > 0 ? configuration.maxBufIn : 1 << 20)
+    state.kickHandler.withLock { $0 = { [webSocket] kicks in webSocket.kick(kicks) } }
     listener = try HTTPServer.start(host: configuration.httpInterface, port: configuration.port,
                                     state: state, webSocket: webSocket, group: group)
     Logger(label: "HTTP").info("http listening at \(configuration.httpInterface):\(configuration.port)")

@@ -19,6 +19,17 @@ import Testing
         #expect(hub.leave(connection: 11).isEmpty)
     }
 
+    @Test func kickIsTypeExact() {
+        var hub = SessionHub()
+        _ = hub.join(channel: "c", sessionID: .number(57), connection: 1, capacity: 10)
+        _ = hub.join(channel: "c", sessionID: .string("57"), connection: 2, capacity: 10)
+        #expect(hub.kick(channel: "c", sessionID: .number(57)) == [
+            .send(2, #"[{"message":{"name":"SESSION_LEAVE","payload":{"sessionId":57}}}]"#), .close(1, .kicked)])
+        #expect(hub.kick(channel: "c", sessionID: .number(57)).isEmpty)
+        #expect(hub.kick(channel: "other", sessionID: .string("57")).isEmpty)
+        #expect(hub.count(in: "c") == 1)
+    }
+
     @Test func busRequestsAndMessages() {
         var hub = SessionHub()
         _ = hub.join(channel: "c", sessionID: .number(57), connection: 1, capacity: 10)

@@ -4,6 +4,7 @@ import json
 import time
 
 import pytest
+import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -140,3 +141,21 @@ def test_oversized_frame_closes_only_that_connection(tmp_path):
         b.close()
     finally:
         server.stop()
+
+
+def test_disconnect_kicks_live_sessions_with_4108(server):
+    uuid = channel_uuid(server)
+    stay = join(server, uuid, 58)
+    kicked = join(server, uuid, 57)
+    string_id = join(server, uuid, "57")          # type-exact: "57" is another session than 57
+    body = pyjwt_token({"sessionIdsByChannel": {uuid: [57]}, "exp": int(time.time()) + 20})
+    r = requests.post(f"{server.base}/v1/disconnect", data=body, timeout=T)
+    assert r.status_code == 200 and r.content == b""
+    assert close_code(kicked) == 4108
+    assert recv_bus(stay) == [{"message": {"name": "SESSION_LEAVE", "payload": {"sessionId": 57}}}]
+    # The string-id session is still there: it hears about 57 too, and is answered.
+    assert recv_bus(string_id) == [{"message": {"name": "SESSION_LEAVE", "payload": {"sessionId": 57}}}]
+    string_id.send(json.dumps([{"message": {"name": "X"}, "needResponse": "c_2_0"}]))
+    assert recv_bus(string_id) == [{"responseTo": "c_2_0"}]
+    stay.close()
+    string_id.close()
