@@ -46,8 +46,9 @@ public final class WebRtcTransport {
     public let dtlsRole: DTLSRole
     private var srtpIn: SRTPSession?
     private var srtpOut: SRTPSession?
-    private var transmits: [Transmit] = []
-    private var events: [WebRtcTransportEvent] = []
+    // Ring buffers: a burst of packets is drained in O(1) per item.
+    private var transmits = CircularBuffer<Transmit>(initialCapacity: 64)
+    private var events = CircularBuffer<WebRtcTransportEvent>(initialCapacity: 64)
 
     /// Counters for logs and stats.
     public struct Counters: Sendable, Hashable {
@@ -202,8 +203,8 @@ public final class WebRtcTransport {
         drainDTLS()
     }
 
-    public func pollTransmit() -> Transmit? { transmits.isEmpty ? nil : transmits.removeFirst() }
-    public func pollEvent() -> WebRtcTransportEvent? { events.isEmpty ? nil : events.removeFirst() }
+    public func pollTransmit() -> Transmit? { transmits.popFirst() }
+    public func pollEvent() -> WebRtcTransportEvent? { events.popFirst() }
 
     /// The earliest of ICE's consent deadline and DTLS's retransmission timer.
     public func nextDeadline(now: Duration) -> Duration? {
