@@ -12,9 +12,12 @@ import NIOCore
 ///  ID 1..14, len = bytes - 1              ID 1..255, length = bytes (0..255)
 /// ```
 public struct RTPHeaderExtensionElement: Hashable, Sendable {
-    public var id: UInt8
+    /// The element's local identifier.
+    public var id: HeaderExtensionID
+    /// The element's data (a slice of the packet when read from one).
     public var value: ByteBuffer
-    public init(id: UInt8, value: ByteBuffer) {
+    /// An element with `id` and `value`.
+    public init(id: HeaderExtensionID, value: ByteBuffer) {
         self.id = id
         self.value = value
     }
@@ -22,9 +25,11 @@ public struct RTPHeaderExtensionElement: Hashable, Sendable {
 
 /// The form of a packet's header extension block.
 public enum RTPHeaderExtensionForm: Hashable, Sendable {
+    /// RFC 8285 §4.2, profile 0xBEDE.
     case oneByte
+    /// RFC 8285 §4.3, profile 0x100X; `appBits` is X, preserved when the block is rebuilt.
     case twoByte(appBits: UInt8)
-    /// A non-RFC 8285 profile: the block is opaque and preserved as is.
+    /// A non-RFC 8285 profile (RFC 3550 §5.3.1): the block is opaque and preserved as is.
     case other(profile: UInt16)
 }
 
@@ -91,59 +96,74 @@ extension RTPPacket {
     public var headerExtensions: [RTPHeaderExtensionElement] {
         var out: [RTPHeaderExtensionElement] = []
         forEachElement { id, offset, length in
-            out.append(RTPHeaderExtensionElement(id: id, value: bytes.getSlice(at: bytes.readerIndex + offset, length: length)!))
+            out.append(RTPHeaderExtensionElement(id: HeaderExtensionID(id), value: bytes.getSlice(at: bytes.readerIndex + offset, length: length)!))
             return true
         }
         return out
     }
 
-    /// The value of the element with `id`, if present.
-    public func headerExtension(id: UInt8) -> ByteBuffer? {
+    /// The value of the element with `id`, if present (the first one, should a sender repeat an id).
+    public func headerExtension(id: HeaderExtensionID) -> ByteBuffer? {
         var found: ByteBuffer?
         forEachElement { eid, offset, length in
-            if eid == id { found = bytes.getSlice(at: bytes.readerIndex + offset, length: length); return false }
+            if eid == id.rawValue { found = bytes.getSlice(at: bytes.readerIndex + offset, length: length); return false }
             return true
         }
         return found
     }
 
-    /// Offset and length of the element with `id`.
-    func elementLocation(id: UInt8) -> (offset: Int, length: Int)? {
+    /// Offset (from the start of the packet) and length of the element with `id`.
+    func elementLocation(id: HeaderExtensionID) -> (offset: Int, length: Int)? {
         var found: (Int, Int)?
         forEachElement { eid, offset, length in
-            if eid == id { found = (offset, length); return false }
+            if eid == id.rawValue { found = (offset, length); return false }
             return true
         }
         return found
     }
 
-    /// Sets the element `id` to `value`: in place when an element with the same id and length exists;
-    /// otherwise the extension block is rebuilt in the one-byte form when every element fits it (ids
-    /// 1–14, 1–16 bytes) and the packet is not already two-byte, else in the two-byte form.
-    public mutating func setHeaderExtension<C: Collection>(id: UInt8, value: C) throws(RTPExtensionError) where C.Element == UInt8 {
-        guard id >= 1 else { throw .invalidID(Int(id)) }
-        guard value.count <= 255 else { throw .valueTooLong(value.count) }
+    /// Overwrites the data of the element `id` in place, without allocating, when it exists with exactly
+    /// `length` bytes: `write(&bytes, offset)` gets the absolute offset of the data. Returns false
+    /// otherwise (the caller then falls back to ``setHeaderExtension(id:value:)``).
+    mutating func overwriteElement(id: HeaderExtensionID, length: Int, _ write: (inout ByteBuffer, Int) -> Void) -> Bool {
+        guard let loc = elementLocation(id: id), loc.length == length else { return false }
+        write(&bytes, bytes.readerIndex + loc.offset)
+        return true
+    }
+
+    /// Sets the element `id` to `value`, keeping the payload (and padding) intact.
+    ///
+    /// When an element with the same id and length exists its data is overwritten in place. Otherwise
+    /// the extension block is rebuilt: in the one-byte form when the packet has no block or a one-byte
+    /// block and every element fits it (ids 1–14, 1–16 bytes); else in the two-byte form (keeping the
+    /// appbits of an existing two-byte block). Converting to the two-byte form is only valid on streams
+    /// that negotiated `a=extmap-allow-mixed` (RFC 8285 §6). Element order is kept; a new element is
+    /// appended. Elements after a one-byte id-15 terminator are dropped.
+    public mutating func setHeaderExtension<C: Collection>(id: HeaderExtensionID, value: C) throws(RTPExtensionError) where C.Element == UInt8 {
+        guard id.rawValue >= 1 else { throw .invalidID(Int(id.rawValue)) }
+        let count = value.count
+        guard count <= 255 else { throw .valueTooLong(count) }
         if case .other(let p) = extensionForm { throw .opaqueProfile(p) }
-        if let loc = elementLocation(id: id), loc.length == value.count {
-            bytes.setBytes(value, at: bytes.readerIndex + loc.offset)
-            return
-        }
-        var elements = headerExtensions.map { ($0.id, Array($0.value.readableBytesView)) }
-        if let i = elements.firstIndex(where: { $0.0 == id }) {
+        if overwriteElement(id: id, length: count, { b, offset in b.setBytes(value, at: offset) }) { return }
+        var elements = headerExtensions.map { ($0.id.rawValue, Array($0.value.readableBytesView)) }
+        if let i = elements.firstIndex(where: { $0.0 == id.rawValue }) {
             elements[i].1 = Array(value)
         } else {
-            elements.append((id, Array(value)))
+            elements.append((id.rawValue, Array(value)))
         }
-        rebuildExtensions(elements)
+        try rebuildExtensions(elements)
     }
 
-    /// Removes the element `id` (the extension block disappears with its last element).
-    public mutating func removeHeaderExtension(id: UInt8) {
+    /// Removes the element `id` (the extension block and the X bit disappear with its last element).
+    /// Removing an absent id, or from an opaque profile, changes nothing.
+    public mutating func removeHeaderExtension(id: HeaderExtensionID) {
         guard elementLocation(id: id) != nil else { return }
-        rebuildExtensions(headerExtensions.filter { $0.id != id }.map { ($0.id, Array($0.value.readableBytesView)) })
+        // Removing never grows the block (every remaining element already fits its form), so the
+        // size check in rebuildExtensions cannot fail here.
+        try? rebuildExtensions(headerExtensions.filter { $0.id != id }.map { ($0.id.rawValue, Array($0.value.readableBytesView)) })
     }
 
-    mutating func rebuildExtensions(_ elements: [(UInt8, [UInt8])]) {
+    mutating func rebuildExtensions(_ elements: [(UInt8, [UInt8])]) throws(RTPExtensionError) {
         let fitsOneByte = elements.allSatisfy { (1...14).contains($0.0) && (1...16).contains($0.1.count) }
         let wasTwoByte: Bool
         let appBits: UInt8
@@ -160,6 +180,7 @@ extension RTPPacket {
             block += value
         }
         while block.count % 4 != 0 { block.append(0) }
+        guard block.count / 4 <= Int(UInt16.max) else { throw .blockTooLarge(bytes: block.count) }
         let csrcEnd = 12 + 4 * csrcCount
         var b = ByteBufferAllocator().buffer(capacity: bytes.readableBytes + block.count + 8)
         var fixed = bytes.getSlice(at: bytes.readerIndex, length: csrcEnd)!

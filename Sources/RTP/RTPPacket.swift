@@ -195,10 +195,22 @@ public struct RTPPacket: Hashable, Sendable {
     public var payloadLength: Int { bytes.readableBytes - headerLength - paddingLength }
 
     /// Overwrites payload bytes starting at `offset` (relative to the payload), in place. Used by
-    /// codec descriptor rewrites (picture id, TL0PICIDX). Traps if the range is outside the payload.
-    public mutating func setPayloadBytes<C: Collection>(_ newBytes: C, at offset: Int) where C.Element == UInt8 {
-        precondition(offset >= 0 && offset + newBytes.count <= payloadLength, "write outside the payload")
+    /// codec descriptor rewrites (picture id, TL0PICIDX). Returns false, writing nothing, if the range
+    /// is not inside the payload.
+    @discardableResult
+    public mutating func setPayloadBytes<C: Collection>(_ newBytes: C, at offset: Int) -> Bool where C.Element == UInt8 {
+        guard offset >= 0, newBytes.count <= payloadLength - offset else { return false }
         bytes.setBytes(newBytes, at: bytes.readerIndex + headerLength + offset)
+        return true
+    }
+
+    /// Overwrites a big-endian integer in the payload at `offset`, in place and without allocating.
+    /// Returns false, writing nothing, if it does not fit inside the payload.
+    @discardableResult
+    public mutating func setPayloadInteger<T: FixedWidthInteger>(_ value: T, at offset: Int) -> Bool {
+        guard offset >= 0, MemoryLayout<T>.size <= payloadLength - offset else { return false }
+        bytes.setInteger(value, at: bytes.readerIndex + headerLength + offset)
+        return true
     }
 
     /// Replaces the payload (padding is dropped).
@@ -214,6 +226,8 @@ public struct RTPPacket: Hashable, Sendable {
     }
 
     /// Sets `count` bytes of padding (RFC 3550 §5.1; zeros then the count), or removes padding when 0.
+    /// The payload is kept. On a header-only parse (``init(parsingHeaderOf:)``) the existing padding is
+    /// unknown and stays part of the payload.
     public mutating func setPadding(_ count: UInt8) {
         var b = ByteBufferAllocator().buffer(capacity: headerLength + payloadLength + Int(count))
         var kept = bytes.getSlice(at: bytes.readerIndex, length: headerLength + payloadLength)!

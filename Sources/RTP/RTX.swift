@@ -33,9 +33,23 @@ extension RTPPacket {
         return out
     }
 
+    /// A padding-only packet (no payload, only padding): what senders put on the RTX stream (or the
+    /// media stream) as bandwidth probes. It carries no OSN and is never decapsulated; drop or count
+    /// it. Always false for header-only parses, which do not know the padding length.
+    public var isPaddingOnly: Bool { payloadLength == 0 && paddingLength > 0 }
+
+    /// The original sequence number (OSN) of this RTX packet; nil when the payload has fewer than
+    /// two bytes (padding-only probes).
+    public var rtxOriginalSequenceNumber: RTPSequenceNumber? {
+        guard payloadLength >= 2 else { return nil }
+        return RTPSequenceNumber(rawValue: bytes.getInteger(at: bytes.readerIndex + headerLength, as: UInt16.self)!)
+    }
+
     /// The original packet carried by this RTX packet, with the original SSRC and payload type given
-    /// by the caller (from the negotiated `apt` and the RTX↔media SSRC association). Throws
-    /// ``RTPParseError/rtxMissingOriginalSequenceNumber`` for padding-only probes, which carry no OSN.
+    /// by the caller (from the negotiated `apt` and the RTX↔media SSRC association). Everything else
+    /// (marker, timestamp, CSRCs, header extensions) is kept; the RTX packet's padding is dropped.
+    /// Throws ``RTPParseError/rtxMissingOriginalSequenceNumber`` when the payload is shorter than the
+    /// two-byte OSN — padding-only probes (check ``isPaddingOnly`` first to skip them cheaply).
     public func rtxDecapsulated(originalSSRC: SSRC, originalPayloadType: PayloadType) throws(RTPParseError) -> RTPPacket {
         let p = payload
         guard p.readableBytes >= 2, let osn = p.getInteger(at: p.readerIndex, as: UInt16.self) else {

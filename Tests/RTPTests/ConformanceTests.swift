@@ -20,7 +20,7 @@ import Testing
         f["rtp.ext.profile"] = p.extensionProfile.map { [String($0)] } ?? []
         f["rtp.ext.len"] = p.extensionLength.map { [String($0 / 4)] } ?? []
         let elements = p.headerExtensions
-        f["rtp.ext.rfc5285.id"] = elements.map { String($0.id) }
+        f["rtp.ext.rfc5285.id"] = elements.map { $0.id.description }
         f["rtp.ext.rfc5285.len"] = elements.map { String($0.value.readableBytes) }
         f["rtp.ext.rfc5285.data"] = elements.map { $0.value.hexString }
         if plaintext { f["rtp.padding.count"] = p.hasPadding ? [String(p.paddingLength)] : [] }
@@ -78,5 +78,32 @@ import Testing
         #expect(report.replayed > 0)
         #expect(report.mismatched == 0, "\(report.details)")
         #expect(vp8 > 0 && vp8Keys > 0 && opus > 0)
+    }
+
+    /// Real packets (the first few RTP datagrams with header extensions of every capture) cut at every
+    /// offset: a cut inside the header throws a typed error from both parsers, a cut after it
+    /// parses header-only with the same header; nothing traps.
+    @Test func truncatedCapturePackets() throws {
+        var packets = 0
+        for capture in CaptureCorpus.captures {
+            let samples = try capture.udpDatagrams().lazy.map(\.payload)
+                .filter { DatagramKind.classify($0.readableBytesView) == .rtp && $0.readableBytes > 12 && $0.getInteger(at: $0.readerIndex, as: UInt8.self)! & 0x10 != 0 }
+                .prefix(3)
+            for full in samples {
+                packets += 1
+                let header = try RTPPacket(parsingHeaderOf: full).headerLength
+                for cut in 0..<full.readableBytes {
+                    let prefix = full.getSlice(at: full.readerIndex, length: cut)!
+                    if cut < header {
+                        #expect(throws: RTPParseError.self) { try RTPPacket(parsingHeaderOf: prefix) }
+                        #expect(throws: RTPParseError.self) { try RTPPacket(parsing: prefix) }
+                    } else {
+                        #expect(try RTPPacket(parsingHeaderOf: prefix).headerLength == header)
+                        _ = try? RTPPacket(parsing: prefix)
+                    }
+                }
+            }
+        }
+        #expect(packets >= 6)
     }
 }

@@ -32,10 +32,10 @@ import Testing
         #expect(q.repairedRID(m) == "lo")
         #expect(q.absSendTime(m) == 0x123456)
         #expect(q.transportSequenceNumber(m) == 0xABCD)
-        #expect(q.audioLevel(m) == AudioLevel(voiceActivity: true, level: 42))
-        #expect(q.videoOrientation(m) == VideoOrientation(backFacingCamera: true, horizontalFlip: false, rotation: 270))
-        #expect(q.playoutDelay(m) == PlayoutDelay(minimum: 10, maximum: 100))
-        #expect(q.absCaptureTime(m) == AbsoluteCaptureTime(captureTime: NTPTimestamp(seconds: 0xE8A1_2345, fraction: 0x8000_0000), estimatedCaptureClockOffset: nil))
+        #expect(q.audioLevel(m) == RTPAudioLevel(voiceActivity: true, level: 42))
+        #expect(q.videoOrientation(m) == RTPVideoOrientation(backFacingCamera: true, horizontalFlip: false, rotation: 270))
+        #expect(q.playoutDelay(m) == RTPPlayoutDelay(minimum: 10, maximum: 100))
+        #expect(q.absCaptureTime(m) == RTPAbsoluteCaptureTime(captureTime: NTPTimestamp(seconds: 0xE8A1_2345, fraction: 0x8000_0000), estimatedCaptureClockOffset: nil))
         #expect(m.kind(of: 9) == nil)
         #expect(m.kind(of: 3) == .transportWideCC)
         // absent in the map: nil, and setters report false
@@ -75,8 +75,36 @@ import Testing
 
     @Test func paddingOnlyProbeHasNoOSN() throws {
         let probe = try RTPPacket(parsing: ByteBuffer(hex: "a0610001000000020000000300000004"))
+        #expect(probe.isPaddingOnly)
+        #expect(probe.rtxOriginalSequenceNumber == nil)
         #expect(throws: RTPParseError.rtxMissingOriginalSequenceNumber) {
             try probe.rtxDecapsulated(originalSSRC: 1, originalPayloadType: 96)
         }
+        // One payload byte is not an OSN either.
+        let oneByte = try RTPPacket(parsing: ByteBuffer(hex: "806100010000000200000003" + "07"))
+        #expect(!oneByte.isPaddingOnly && oneByte.rtxOriginalSequenceNumber == nil)
+        #expect(throws: RTPParseError.rtxMissingOriginalSequenceNumber) {
+            try oneByte.rtxDecapsulated(originalSSRC: 1, originalPayloadType: 96)
+        }
+    }
+
+    /// Byte-exact RTX packets (RFC 4588 §4): OSN first, header kept but for SSRC, PT and sequence number.
+    @Test(arguments: [
+        // media: M=1 PT 96 seq 0x1234 ts 0x0a0b0c0d SSRC 0x11, mid ext (id 1 "0"), payload aabb
+        ("91e01234" + "0a0b0c0d" + "00000011" + "55555555" + "bede0001" + "10300000" + "aabb",
+         "91e10007" + "0a0b0c0d" + "00000022" + "55555555" + "bede0001" + "10300000" + "1234aabb"),
+        // media with padding (dropped) and an empty payload: the RTX payload is the OSN alone
+        ("a0600001" + "00000002" + "00000011" + "000003",
+         "80610007" + "00000002" + "00000022" + "0001"),
+    ])
+    func encapsulationBytes(_ media: String, _ rtx: String) throws {
+        let m = try RTPPacket(parsing: ByteBuffer(hex: media))
+        let r = m.rtxEncapsulated(ssrc: 0x22, payloadType: 97, sequenceNumber: 7)
+        #expect(r.bytes.hexString == rtx)
+        #expect(r.rtxOriginalSequenceNumber == m.sequenceNumber)
+        let back = try RTPPacket(parsing: r.bytes).rtxDecapsulated(originalSSRC: m.ssrc, originalPayloadType: m.payloadType)
+        #expect(back.payload == m.payload && back.sequenceNumber == m.sequenceNumber && back.ssrc == m.ssrc)
+        #expect(back.payloadType == m.payloadType && back.timestamp == m.timestamp && back.marker == m.marker)
+        #expect(back.headerExtensions == m.headerExtensions && back.csrcs == m.csrcs)
     }
 }

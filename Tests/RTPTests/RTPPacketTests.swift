@@ -48,6 +48,19 @@ import Testing
         #expect(original.encoded() == ByteBuffer(hex: Self.sample))
     }
 
+    @Test func payloadWritesStayInsideThePayload() throws {
+        var p = try RTPPacket(parsing: ByteBuffer(hex: "a06000010000000200000003" + "aabbcc" + "0002"))
+        #expect(p.payloadLength == 3)
+        let accepted = [p.setPayloadInteger(UInt16(0x0102), at: 1), p.setPayloadBytes([0xFF], at: 0)]
+        #expect(accepted == [true, true])
+        #expect(p.payload == ByteBuffer(hex: "ff0102"))
+        let refused = [p.setPayloadInteger(UInt16(0), at: 2),   // would overwrite padding
+                       p.setPayloadBytes([1, 2, 3, 4], at: 0), p.setPayloadBytes([1], at: -1),
+                       p.setPayloadInteger(UInt8(0), at: Int.max)]
+        #expect(refused == [false, false, false, false])
+        #expect(p.bytes.hexString == "a06000010000000200000003" + "ff0102" + "0002")
+    }
+
     @Test func builder() throws {
         let p = RTPPacket(payloadType: 96, sequenceNumber: 7, timestamp: 9000, ssrc: 42, marker: true, csrcs: [1, 2], payload: ByteBuffer(hex: "beef"))
         #expect(p.bytes == ByteBuffer(hex: "82e00007" + "00002328" + "0000002a" + "00000001" + "00000002" + "beef"))
@@ -129,7 +142,7 @@ import Testing
     }
 
     struct SetRow: Sendable, CustomTestStringConvertible {
-        let name: String, before: String, id: UInt8, value: String?, after: String
+        let name: String, before: String, id: HeaderExtensionID, value: String?, after: String
         var testDescription: String { name }
     }
 
@@ -208,6 +221,23 @@ import Testing
         #expect(u.unwrap(3_000) == 4_294_970_296)           // +6000 ticks across the wrap
         #expect(u.unwrap(4_294_967_000) == 4_294_967_000)   // late packet before the wrap
         #expect(u.highest == 4_294_970_296)
+    }
+
+    @Test func peekDoesNotAdvance() {
+        var u = RTPSequenceNumberUnwrapper()
+        #expect(u.unwrap(65_535) == 65_535)
+        #expect(u.peek(1) == 65_537)
+        #expect(u.highest == 65_535)
+        var t = RTPTimestampUnwrapper()
+        #expect(t.unwrap(10) == 10)
+        #expect(t.peek(4_294_967_295) == -1)                  // just before the first value
+        #expect(t.highest == 10)
+    }
+
+    @Test(arguments: [(UInt32(4_294_967_000), UInt32(296), Int64(592)), (296, 4_294_967_000, -592), (0, 2_147_483_647, 2_147_483_647), (5, 5, 0)])
+    func timestampDistance(_ a: UInt32, _ b: UInt32, _ d: Int64) {
+        #expect(RTPTimestamp(a).distance(to: RTPTimestamp(b)) == d)
+        #expect(RTPTimestamp(a).advanced(by: d) == RTPTimestamp(b))
     }
 
     @Test func wrapAwareComparison() {

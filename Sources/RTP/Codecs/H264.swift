@@ -10,6 +10,7 @@ import NIOCore
 /// +-+-+-+-+-+-+-+-+
 /// ```
 public struct H264Payload: Hashable, Sendable {
+    /// The packetization of the payload (RFC 6184 §5.2 table 1).
     public enum Packetization: Hashable, Sendable {
         /// A single NAL unit of the given type (1–23).
         case single(nalType: UInt8)
@@ -21,6 +22,7 @@ public struct H264Payload: Hashable, Sendable {
         case other(type: UInt8)
     }
 
+    /// The packetization of this payload.
     public var packetization: Packetization
     /// An IDR slice (type 5) starts in this packet.
     public var containsIDR: Bool
@@ -33,6 +35,8 @@ public struct H264Payload: Hashable, Sendable {
     /// SPS/PPS right before IDR; libwebrtc and mediasoup treat either as a key frame).
     public var isKeyFrame: Bool { containsIDR || containsSPS }
 
+    /// Parses an H.264 RTP payload: the NAL unit header, every STAP-A aggregation unit (each length
+    /// checked) or the FU-A header.
     public init(parsing payload: ByteBuffer) throws(RTPCodecError) {
         let p = payload.readerIndex
         let n = payload.readableBytes
@@ -61,6 +65,7 @@ public struct H264Payload: Hashable, Sendable {
                 note(t)
                 i += 2 + size
             }
+            guard !types.isEmpty else { throw .invalid(codec: "H264", reason: "STAP-A without NAL units") }
             packetization = .stapA(nalTypes: types)
         case 28:
             guard n >= 2 else { throw .truncated(codec: "H264", need: 2, have: n) }

@@ -20,6 +20,7 @@ public struct OpusPayload: Hashable, Sendable {
     /// what WebRTC receivers use to tell DTX packets from audio.
     public var isDTX: Bool
 
+    /// Reads the TOC byte (if any) and classifies DTX; never fails (any byte is a valid TOC).
     public init(parsing payload: ByteBuffer) {
         let n = payload.readableBytes
         if let toc = payload.getInteger(at: payload.readerIndex, as: UInt8.self) {

@@ -107,20 +107,25 @@ public struct VP8PayloadDescriptor: Hashable, Sendable {
         }
     }
 
-    /// Rewrites the picture id in place in `packet` (keeping its 7/15-bit form; a 7-bit field keeps
-    /// the low 7 bits).
-    public func rewrite(pictureID newValue: UInt16, in packet: inout RTPPacket) {
-        guard let off = pictureIDOffset else { return }
+    /// Rewrites the picture id in place in `packet`, whose payload this descriptor was parsed from,
+    /// keeping its 7/15-bit form (a 7-bit field keeps the low 7 bits, a 15-bit one the low 15; callers
+    /// keeping a continuous sequence wrap at 128 or 32768 accordingly). No allocation. Returns false,
+    /// changing nothing, when the descriptor has no picture id or does not fit the packet.
+    @discardableResult
+    public func rewrite(pictureID newValue: UInt16, in packet: inout RTPPacket) -> Bool {
+        guard let off = pictureIDOffset else { return false }
         if pictureIDIs15Bit {
-            packet.setPayloadBytes([0x80 | UInt8((newValue >> 8) & 0x7F), UInt8(newValue & 0xFF)], at: off)
+            return packet.setPayloadInteger(0x8000 | (newValue & 0x7FFF), at: off)
         } else {
-            packet.setPayloadBytes([UInt8(newValue & 0x7F)], at: off)
+            return packet.setPayloadInteger(UInt8(truncatingIfNeeded: newValue) & 0x7F, at: off)
         }
     }
 
-    /// Rewrites TL0PICIDX in place in `packet`.
-    public func rewrite(tl0PicIdx newValue: UInt8, in packet: inout RTPPacket) {
-        guard let off = tl0PicIdxOffset else { return }
-        packet.setPayloadBytes([newValue], at: off)
+    /// Rewrites TL0PICIDX in place in `packet` (no allocation). Returns false, changing nothing, when
+    /// the descriptor has no TL0PICIDX or does not fit the packet.
+    @discardableResult
+    public func rewrite(tl0PicIdx newValue: UInt8, in packet: inout RTPPacket) -> Bool {
+        guard let off = tl0PicIdxOffset else { return false }
+        return packet.setPayloadInteger(newValue, at: off)
     }
 }

@@ -1,6 +1,8 @@
 import NIOCore
 
-/// The VP9 payload descriptor (RFC 9628 §4.2), flexible and non-flexible modes.
+/// The VP9 payload descriptor (RFC 9628 §4.2), flexible and non-flexible modes. The scalability
+/// structure (§4.2.1) is walked only to find where the descriptor ends (and how many spatial layers
+/// it announces); every length it implies is checked against the payload.
 ///
 /// ```
 ///       0 1 2 3 4 5 6 7
@@ -30,17 +32,28 @@ public struct VP9PayloadDescriptor: Hashable, Sendable {
     public var endOfFrame: Bool
     /// Z: not used for inter-layer prediction of higher spatial layers.
     public var notUpsampled: Bool
+    /// 7- or 15-bit picture id, if present (I).
     public var pictureID: UInt16?
+    /// Whether the picture id uses the 15-bit form (M bit).
     public var pictureIDIs15Bit: Bool
+    /// TID: temporal layer index, if layer indices are present (L).
     public var temporalLayer: UInt8?
     /// U: switching up point.
     public var switchingUpPoint: Bool
+    /// SID: spatial layer index, if layer indices are present (L).
     public var spatialLayer: UInt8?
     /// D: inter-layer dependency.
     public var interLayerDependency: Bool
+    /// Temporal level zero picture index (non-flexible mode with L).
     public var tl0PicIdx: UInt8?
-    /// Reference picture id differences (flexible mode).
-    public var pDiffs: [UInt8]
+    /// Offset of the picture id field from the start of the payload (for in-place rewrites).
+    public var pictureIDOffset: Int?
+    /// Up to three P_DIFF values, stored inline so parsing does not allocate.
+    var pDiff0: UInt8 = 0, pDiff1: UInt8 = 0, pDiff2: UInt8 = 0
+    /// Number of P_DIFF values present.
+    public private(set) var pDiffCount: Int = 0
+    /// Reference picture id differences (flexible mode with P), in order.
+    public var pDiffs: [UInt8] { Array([pDiff0, pDiff1, pDiff2].prefix(pDiffCount)) }
     /// Whether a scalability structure is present (V).
     public var hasScalabilityStructure: Bool
     /// Number of spatial layers announced by the scalability structure.
@@ -48,8 +61,11 @@ public struct VP9PayloadDescriptor: Hashable, Sendable {
     /// Bytes of descriptor.
     public var length: Int
 
-    /// Whether this packet starts a key frame: not inter-picture predicted, beginning of a frame, base
-    /// spatial layer (or no layer indices).
+    /// Whether this packet starts a key frame (what an SFU waits for before switching to a stream):
+    /// P = 0 (no inter-picture prediction), B = 1 (first packet of the layer frame) and spatial layer 0
+    /// (SID = 0, or no layer indices, which means a single spatial layer). Upper spatial layers of a
+    /// key picture have P = 0 too but depend on the layer below, so they do not start one; this is the
+    /// rule mediasoup applies.
     public var isKeyFrame: Bool { !interPicturePredicted && beginningOfFrame && (spatialLayer ?? 0) == 0 }
 
     /// Parses the descriptor at the start of `payload`.
@@ -74,11 +90,12 @@ public struct VP9PayloadDescriptor: Hashable, Sendable {
         spatialLayer = nil
         interLayerDependency = false
         tl0PicIdx = nil
-        pDiffs = []
         spatialLayerCount = nil
+        pictureIDOffset = nil
         var i = 1
         if b0 & 0x80 != 0 {
             let m = try byte(i)
+            pictureIDOffset = i
             if m & 0x80 != 0 {
                 pictureIDIs15Bit = true
                 pictureID = UInt16(m & 0x7F) << 8 | UInt16(try byte(i + 1))
@@ -103,9 +120,14 @@ public struct VP9PayloadDescriptor: Hashable, Sendable {
         if flexibleMode && interPicturePredicted {
             var more = true
             while more {
-                guard pDiffs.count < 3 else { throw .invalid(codec: "VP9", reason: "more than 3 P_DIFF") }
+                guard pDiffCount < 3 else { throw .invalid(codec: "VP9", reason: "more than 3 P_DIFF") }
                 let d = try byte(i)
-                pDiffs.append(d >> 1)
+                switch pDiffCount {
+                case 0: pDiff0 = d >> 1
+                case 1: pDiff1 = d >> 1
+                default: pDiff2 = d >> 1
+                }
+                pDiffCount += 1
                 more = d & 0x01 != 0
                 i += 1
             }
