@@ -73,16 +73,13 @@ public struct VP8PayloadDescriptor: Hashable, Sendable {
             let x = try byte(1)
             i = 2
             if x & 0x80 != 0 {
-                let m = try byte(i)
-                pictureIDOffset = i
-                if m & 0x80 != 0 {
-                    pictureIDIs15Bit = true
-                    pictureID = UInt16(m & 0x7F) << 8 | UInt16(try byte(i + 1))
-                    i += 2
-                } else {
-                    pictureID = UInt16(m)
-                    i += 1
+                guard let field = PictureIDField.read(payload, at: i) else {
+                    throw .truncated(codec: "VP8", need: i + 2, have: n)
                 }
+                pictureIDOffset = i
+                pictureID = field.value
+                pictureIDIs15Bit = field.is15Bit
+                i += field.length
             }
             if x & 0x40 != 0 {
                 tl0PicIdxOffset = i

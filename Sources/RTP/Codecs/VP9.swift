@@ -94,16 +94,13 @@ public struct VP9PayloadDescriptor: Hashable, Sendable {
         pictureIDOffset = nil
         var i = 1
         if b0 & 0x80 != 0 {
-            let m = try byte(i)
-            pictureIDOffset = i
-            if m & 0x80 != 0 {
-                pictureIDIs15Bit = true
-                pictureID = UInt16(m & 0x7F) << 8 | UInt16(try byte(i + 1))
-                i += 2
-            } else {
-                pictureID = UInt16(m)
-                i += 1
+            guard let field = PictureIDField.read(payload, at: i) else {
+                throw .truncated(codec: "VP9", need: i + 2, have: n)
             }
+            pictureIDOffset = i
+            pictureID = field.value
+            pictureIDIs15Bit = field.is15Bit
+            i += field.length
         }
         if b0 & 0x20 != 0 {
             let l = try byte(i)
