@@ -8,10 +8,10 @@ extension JSONValue {
         case .number(let n):
             if n.isFinite && n == n.rounded() && abs(n) < 9.007_199_254_740_992e15 { return String(Int64(n)) }
             return n.isFinite ? String(n) : "null"
-        case .string(let s): return Self.quote(s)
+        case .string(let s): return JSONText.string(s)
         case .array(let items): return "[" + items.map(\.jsonText).joined(separator: ",") + "]"
         case .object(let members):
-            return "{" + members.sorted { $0.key < $1.key }.map { Self.quote($0.key) + ":" + $0.value.jsonText }.joined(separator: ",") + "}"
+            return "{" + members.sorted { $0.key < $1.key }.map { JSONText.string($0.key) + ":" + $0.value.jsonText }.joined(separator: ",") + "}"
         }
     }
 
@@ -19,21 +19,5 @@ extension JSONValue {
     var propertyKey: String {
         if case .string(let s) = self { return s }
         return jsonText
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }
