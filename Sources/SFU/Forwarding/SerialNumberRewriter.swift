@@ -58,6 +58,9 @@ public struct SerialNumberRewriter: Sendable, Hashable {
     /// The newest output so far (wrapped), or nil before the first rewrite.
     public var highestOutput: UInt64? { started ? UInt64(bitPattern: maxOutput) & space.mask : nil }
 
+    /// The newest input so far (wrapped), or nil before the first rewrite.
+    public var highestInput: UInt64? { started ? UInt64(bitPattern: maxInput) & space.mask : nil }
+
     /// Makes the next rewritten input start a new segment continuing at the newest output + 1 +
     /// `skipping` (before the first rewrite: at ``initialOutput`` + `skipping`). Use after a pause or
     /// when the source stream changes; `skipping: 1` leaves a one-number gap, which tells a receiver that
