@@ -60,7 +60,7 @@ let benchmarks: @Sendable () -> Void = {
         f.resume(now: .zero)
         var input = chromePacket(key: true)
         var now = Duration.zero
-        _ = f.forward(packet: input, layer: 0, isKeyFrame: true, now: now)
+        _ = f.forward(input, layer: 0, isKeyFrame: true, now: now)
         input = chromePacket(key: false)
         var seq: UInt16 = 1000
         var ts: UInt32 = 90_000
@@ -71,7 +71,7 @@ let benchmarks: @Sendable () -> Void = {
             input.sequenceNumber = RTPSequenceNumber(seq)
             input.timestamp = RTPTimestamp(ts)
             input.setPayloadInteger(0x8000 | pid, at: 2)
-            blackHole(f.forward(packet: input, layer: 0, isKeyFrame: false, now: now, transportSequence: &twcc))
+            blackHole(f.forward(input, layer: 0, isKeyFrame: false, now: now, transportSequence: &twcc))
         }
         while f.pollOutput() != nil {}
     }
@@ -81,12 +81,12 @@ let benchmarks: @Sendable () -> Void = {
                                                        headerExtensions: rewriter, payloadFormat: .vp8, layerCount: 3,
                                                        waitsForKeyFrame: true))
         f.resume(now: .zero)
-        _ = f.forward(packet: chromePacket(key: true), layer: 0, isKeyFrame: true, now: .zero)
+        _ = f.forward(chromePacket(key: true), layer: 0, isKeyFrame: true, now: .zero)
         let other = chromePacket(key: false)
         var now = Duration.zero
         for _ in benchmark.scaledIterations {
             now += .microseconds(100)
-            blackHole(f.forward(packet: other, layer: 1, isKeyFrame: false, now: now))
+            blackHole(f.forward(other, layer: 1, isKeyFrame: false, now: now))
         }
         while f.pollOutput() != nil {}
     }

@@ -6,7 +6,7 @@ public enum ConsumerForwarderOutput: Hashable, Sendable {
     /// Request a key frame (PLI/FIR) on the producer stream of this spatial layer (protocol spec §7.8):
     /// emitted on resume (including the first), while a layer switch waits for a key frame (repeated
     /// every ``ConsumerForwarder/Configuration/keyFrameRetryInterval``), and when the consumer asks.
-    case needsKeyFrame(layer: Int)
+    case keyFrameNeeded(layer: Int)
     /// The forwarded spatial layer changed (the first forwarded packet included).
     case layerChanged(layer: Int)
 }
@@ -197,7 +197,7 @@ public struct ConsumerForwarder: Sendable {
     /// The consumer's browser sent PLI/FIR: ask for a key frame of the forwarded (or pending) layer.
     public mutating func consumerRequestedKeyFrame(now: Duration) {
         guard !isPaused, let layer = targetLayer ?? currentLayer else { return }
-        emit(.needsKeyFrame(layer: layer))
+        emit(.keyFrameNeeded(layer: layer))
         keyFrameRequestedLayer = layer
         keyFrameRequestedAt = now
     }
@@ -229,7 +229,7 @@ public struct ConsumerForwarder: Sendable {
         guard configuration.waitsForKeyFrame, !isPaused, let target = targetLayer else { return }
         guard syncRequired || currentLayer != target else { return }
         if keyFrameRequestedLayer == target, now - keyFrameRequestedAt < configuration.keyFrameRetryInterval { return }
-        emit(.needsKeyFrame(layer: target))
+        emit(.keyFrameNeeded(layer: target))
         keyFrameRequestedLayer = target
         keyFrameRequestedAt = now
     }
@@ -247,24 +247,24 @@ public struct ConsumerForwarder: Sendable {
     /// The consumer's copy of `packet` (spatial layer `layer`, `isKeyFrame` when it starts a key frame),
     /// or nil to drop it. The transport-wide sequence number, if the consumer negotiated it, is a zero
     /// placeholder to stamp at send time (``HeaderExtensionRewriter``).
-    public mutating func forward(packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration) -> RTPPacket? {
-        forward(packet: packet, layer: layer, isKeyFrame: isKeyFrame, now: now, transportSequenceNumber: nil)
+    public mutating func forward(_ packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration) -> RTPPacket? {
+        forward(packet, layer: layer, isKeyFrame: isKeyFrame, now: now, transportSequenceNumber: nil)
     }
 
-    /// Like ``forward(packet:layer:isKeyFrame:now:)``, and when the consumer negotiated transport-wide
+    /// Like ``forward(_:layer:isKeyFrame:now:)``, and when the consumer negotiated transport-wide
     /// sequence numbers a forwarded packet takes `transportSequence` (the transport's counter), which is
     /// then incremented; a dropped packet consumes nothing.
-    public mutating func forward(packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration,
+    public mutating func forward(_ packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration,
                                  transportSequence: inout UInt16) -> RTPPacket? {
         guard forwardsTransportSequence else {
-            return forward(packet: packet, layer: layer, isKeyFrame: isKeyFrame, now: now, transportSequenceNumber: nil)
+            return forward(packet, layer: layer, isKeyFrame: isKeyFrame, now: now, transportSequenceNumber: nil)
         }
-        let out = forward(packet: packet, layer: layer, isKeyFrame: isKeyFrame, now: now, transportSequenceNumber: transportSequence)
+        let out = forward(packet, layer: layer, isKeyFrame: isKeyFrame, now: now, transportSequenceNumber: transportSequence)
         if out != nil { transportSequence &+= 1 }
         return out
     }
 
-    mutating func forward(packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration,
+    mutating func forward(_ packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration,
                           transportSequenceNumber: UInt16?) -> RTPPacket? {
         guard layer >= 0, layer < configuration.layerCount else { return nil }
         if isSimulcast { selector.observe(layer: layer, bytes: packet.bytes.readableBytes, now: now) }

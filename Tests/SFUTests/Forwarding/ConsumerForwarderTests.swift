@@ -75,14 +75,14 @@ struct Forwarded {
             for l in active {
                 for o in drain(&f) {
                     outputs.append(o)
-                    if case .needsKeyFrame(let kl) = o, answerKeyFrames { pendingKey[kl] = true }
+                    if case .keyFrameNeeded(let kl) = o, answerKeyFrames { pendingKey[kl] = true }
                 }
                 let tid = tids[k % tids.count]
                 let key = pendingKey[l]
                 pendingKey[l] = false
                 let packets = packetsPerFrame?[l] ?? 2
                 for (p, isKey) in streams[l].frame(key: key, tid: key ? 0 : tid, y: tid > 0, packets: packets) {
-                    if let out = f.forward(packet: p, layer: l, isKeyFrame: isKey, now: now) {
+                    if let out = f.forward(p, layer: l, isKeyFrame: isKey, now: now) {
                         forwarded.append(Forwarded(layer: l, packet: out, descriptor: try! VP8PayloadDescriptor(parsing: out.payload)))
                     }
                 }
@@ -127,12 +127,12 @@ struct Forwarded {
         #expect(Self.drive(&f, &streams, frames: 3, start: .zero, active: [0], outputs: &outputs).isEmpty)
         #expect(outputs.isEmpty)
         f.resume(now: .milliseconds(100))
-        #expect(Self.drain(&f) == [.needsKeyFrame(layer: 0)])
+        #expect(Self.drain(&f) == [.keyFrameNeeded(layer: 0)])
         // Producer ignores the request for 3 frames: nothing forwarded; then answers.
         let unanswered = Self.drive(&f, &streams, frames: 3, start: .milliseconds(100), active: [0], answerKeyFrames: false, outputs: &outputs)
         #expect(unanswered.isEmpty)
         var first = streams[0].frame(key: true)
-        let a = first.compactMap { f.forward(packet: $0.0, layer: 0, isKeyFrame: $0.1, now: .milliseconds(200)) }
+        let a = first.compactMap { f.forward($0.0, layer: 0, isKeyFrame: $0.1, now: .milliseconds(200)) }
         #expect(a.count == 2)
         #expect(a.first?.sequenceNumber == 65534)
         #expect(a.first.flatMap { try? VP8PayloadDescriptor(parsing: $0.payload) }?.pictureID == 32766)
@@ -147,7 +147,7 @@ struct Forwarded {
         outputs.removeAll()
         f.resume(now: .seconds(2))
         let run2 = Self.drive(&f, &streams, frames: 10, start: .seconds(2), active: [0], outputs: &outputs)
-        #expect(outputs == [.needsKeyFrame(layer: 0)])
+        #expect(outputs == [.keyFrameNeeded(layer: 0)])
         #expect(run2.count == 20)
         #expect(run2.first?.descriptor.isKeyFrame == true)
         Self.expectContinuous(run2, from: run1.last)
@@ -167,19 +167,19 @@ struct Forwarded {
         }
         f.resume(now: .zero)
         #expect(f.pollOutput() == nil)   // audio asks for no key frame
-        let p1Opt = f.forward(packet: audio(500, 960), layer: 0, isKeyFrame: false, now: .zero)
+        let p1Opt = f.forward(audio(500, 960), layer: 0, isKeyFrame: false, now: .zero)
         let p1 = try #require(p1Opt)
         #expect(p1.sequenceNumber == 1000 && p1.timestamp == 965 && p1.ssrc == 77 && p1.payloadType == 100)
         #expect(p1.audioLevel(rewriter.consumerMap) == RTPAudioLevel(voiceActivity: true, level: 16))
-        #expect(f.forward(packet: audio(501, 1920, pt: 112), layer: 0, isKeyFrame: false, now: .milliseconds(20)) == nil)  // unmapped PT
-        #expect(f.forward(packet: audio(502, 2880, payload: []), layer: 0, isKeyFrame: false, now: .milliseconds(40)) == nil)  // padding only
-        let p2Opt = f.forward(packet: audio(503, 3840), layer: 0, isKeyFrame: false, now: .milliseconds(60))
+        #expect(f.forward(audio(501, 1920, pt: 112), layer: 0, isKeyFrame: false, now: .milliseconds(20)) == nil)  // unmapped PT
+        #expect(f.forward(audio(502, 2880, payload: []), layer: 0, isKeyFrame: false, now: .milliseconds(40)) == nil)  // padding only
+        let p2Opt = f.forward(audio(503, 3840), layer: 0, isKeyFrame: false, now: .milliseconds(60))
         let p2 = try #require(p2Opt)
         #expect(p2.sequenceNumber == 1002)   // 501 (unknown PT) leaves a gap, the padding-only 502 does not
         f.pause()
-        #expect(f.forward(packet: audio(504, 4800), layer: 0, isKeyFrame: false, now: .milliseconds(80)) == nil)
+        #expect(f.forward(audio(504, 4800), layer: 0, isKeyFrame: false, now: .milliseconds(80)) == nil)
         f.resume(now: .seconds(5))
-        let p3Opt = f.forward(packet: audio(800, 240_000), layer: 0, isKeyFrame: false, now: .seconds(5))
+        let p3Opt = f.forward(audio(800, 240_000), layer: 0, isKeyFrame: false, now: .seconds(5))
         let p3 = try #require(p3Opt)
         #expect(p3.sequenceNumber == 1003)
         #expect(p3.timestamp == 240_005)
@@ -196,7 +196,7 @@ struct Forwarded {
         #expect(Self.drain(&f).isEmpty)   // no layer known yet
         // Only layer 0 at first: it becomes the target, its key frame is requested and answered.
         let r0 = Self.drive(&f, &streams, frames: 10, start: .zero, active: [0], outputs: &outputs)
-        #expect(outputs == [.needsKeyFrame(layer: 0), .layerChanged(layer: 0)])
+        #expect(outputs == [.keyFrameNeeded(layer: 0), .layerChanged(layer: 0)])
         #expect(r0.allSatisfy { $0.layer == 0 } && r0.count == 18)   // the first frame (not key) was dropped
         // Layers 1 and 2 start; the producer does not answer key frame requests: layer 0 keeps flowing.
         outputs.removeAll()
@@ -204,8 +204,8 @@ struct Forwarded {
                                  outputs: &outputs)
         #expect(f.currentLayer == 0 && f.targetLayer == 2)
         #expect(waiting.allSatisfy { $0.layer == 0 } && waiting.count == 80)
-        #expect(outputs.contains(.needsKeyFrame(layer: 2)))
-        #expect(outputs.filter { $0 == .needsKeyFrame(layer: 2) }.count >= 2)   // retried
+        #expect(outputs.contains(.keyFrameNeeded(layer: 2)))
+        #expect(outputs.filter { $0 == .keyFrameNeeded(layer: 2) }.count >= 2)   // retried
         // Now the key frame comes: switch, continuity kept.
         outputs.removeAll()
         let switched = Self.drive(&f, &streams, frames: 40, start: .milliseconds(1650), active: [0, 1, 2], outputs: &outputs)
@@ -228,10 +228,10 @@ struct Forwarded {
         #expect(f.targetLayer == 1 && f.currentLayer == 0)
         // Layer 0 sends only the first packet of a frame (no marker), then layer 1 sends its key frame.
         let half = streams[0].frame()[0]
-        let lastOf0Opt = f.forward(packet: half.0, layer: 0, isKeyFrame: false, now: .milliseconds(830))
+        let lastOf0Opt = f.forward(half.0, layer: 0, isKeyFrame: false, now: .milliseconds(830))
         let lastOf0 = try #require(lastOf0Opt)
         let key = streams[1].frame(key: true)
-        let firstOf1Opt = f.forward(packet: key[0].0, layer: 1, isKeyFrame: true, now: .milliseconds(840))
+        let firstOf1Opt = f.forward(key[0].0, layer: 1, isKeyFrame: true, now: .milliseconds(840))
         let firstOf1 = try #require(firstOf1Opt)
         #expect(lastOf0.sequenceNumber.distance(to: firstOf1.sequenceNumber) == 2)
         #expect(r0.last!.packet.sequenceNumber.distance(to: lastOf0.sequenceNumber) == 1)
@@ -302,7 +302,7 @@ struct Forwarded {
         outputs.removeAll()
         let down = run(20)
         #expect(f.targetLayer == 1 && f.currentLayer == 1)
-        #expect(outputs.contains(.needsKeyFrame(layer: 1)) && outputs.contains(.layerChanged(layer: 1)))
+        #expect(outputs.contains(.keyFrameNeeded(layer: 1)) && outputs.contains(.layerChanged(layer: 1)))
         #expect(down.last?.layer == 1)
         // Below every layer: the lowest.
         f.setBudget(rates[0] / 2)
@@ -325,12 +325,12 @@ struct Forwarded {
         f.resume(now: .zero)
         var twcc: UInt16 = 65535
         let delta = streams[0].frame()
-        #expect(f.forward(packet: delta[0].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc) == nil)
+        #expect(f.forward(delta[0].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc) == nil)
         #expect(twcc == 65535)
         let key = streams[0].frame(key: true)
-        let aOpt = f.forward(packet: key[0].0, layer: 0, isKeyFrame: true, now: .zero, transportSequence: &twcc)
+        let aOpt = f.forward(key[0].0, layer: 0, isKeyFrame: true, now: .zero, transportSequence: &twcc)
         let a = try #require(aOpt)
-        let bOpt = f.forward(packet: key[1].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc)
+        let bOpt = f.forward(key[1].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc)
         let b = try #require(bOpt)
         #expect(a.transportSequenceNumber(Self.rewriter.consumerMap) == 65535)
         #expect(b.transportSequenceNumber(Self.rewriter.consumerMap) == 0)
@@ -348,12 +348,12 @@ struct Forwarded {
         #expect(f.currentLayer == 1)
         _ = Self.drain(&f)
         f.consumerRequestedKeyFrame(now: .seconds(1))
-        #expect(Self.drain(&f) == [.needsKeyFrame(layer: 1)])
+        #expect(Self.drain(&f) == [.keyFrameNeeded(layer: 1)])
         // Layer 1 stops; after the inactivity timeout layer 0 is chosen and switched to at its key frame.
         outputs.removeAll()
         let r = Self.drive(&f, &streams, frames: 80, start: .seconds(1), active: [0], outputs: &outputs)
         #expect(f.currentLayer == 0)
-        #expect(outputs.contains(.needsKeyFrame(layer: 0)) && outputs.contains(.layerChanged(layer: 0)))
+        #expect(outputs.contains(.keyFrameNeeded(layer: 0)) && outputs.contains(.layerChanged(layer: 0)))
         #expect(!r.isEmpty && r.allSatisfy { $0.layer == 0 })
     }
 }
