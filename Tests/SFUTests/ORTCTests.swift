@@ -397,8 +397,12 @@ enum ORTCSpecExamples {
     @Test(arguments: [
         // Constrained baseline 3.1 (Chrome's usual) → router H264_1_2cb (42e00c); level kept (asymmetry allowed).
         H264Row(producer: h264("42e01f"), routerPT: 107, consumablePLID: "42e01f"),
-        // Baseline with constraint_set1 (42e0 → x1xx0000 matches constrained baseline too).
-        H264Row(producer: h264("4d401f"), routerPT: nil, consumablePLID: nil),   // Main: no router codec
+        // 4d40 is Main (profile_iop 0x40 fails 1xxx0000, matches 0x0x0000): no router codec has it.
+        H264Row(producer: h264("4d401f"), routerPT: nil, consumablePLID: nil),
+        // 42c0 is constrained baseline too (x1xx0000): same profile as the router's 42e00c.
+        H264Row(producer: h264("42c01f"), routerPT: 107, consumablePLID: "42e01f"),
+        // 4200 is plain baseline: not the constrained baseline of the router.
+        H264Row(producer: h264("42001f"), routerPT: nil, consumablePLID: nil),
         // High 3.1 → router H264 (640028), first High entry.
         H264Row(producer: h264("64001f"), routerPT: 105, consumablePLID: "64001f"),
         // Constrained high → H264_1_3ch (640c0d).

@@ -115,3 +115,19 @@ import Testing
         #expect(m.classify(Self.packet(pt: 0, ssrc: 3_841_247_884)) == .unknown)
     }
 }
+
+@Suite struct RTPParametersExtensionMapTests {
+    @Test func producerAndConsumerMaps() {
+        let producer = ORTCSpecExamples.cameraProducer.headerExtensionMap
+        #expect(producer[.mid] == 4)
+        #expect(producer[.rid] == 10)
+        #expect(producer[.repairedRID] == 11)
+        #expect(producer[.timeOffset] == 14)
+        #expect(producer[.audioLevel] == nil)
+        let consumer = ORTCSpecExamples.videoConsumer.headerExtensionMap
+        #expect(consumer[.mid] == 1)
+        #expect(consumer[.transportWideCC] == 5)
+        #expect(consumer[.rid] == nil)
+        #expect(RTPParameters(headerExtensions: [.init(uri: ORTC.URI.mid, id: 0)]).headerExtensionMap[.mid] == nil)
+    }
+}

@@ -162,3 +162,12 @@ public struct RTPStreamMatcher: Sendable {
         return .some(nil)
     }
 }
+
+extension RTPParameters {
+    /// The negotiated extension ids of these parameters as the RTP module's lookup table (unknown URIs and
+    /// ids outside 1…255 are ignored): producer parameters give the ids to read incoming packets with,
+    /// consumer parameters the ids to write outgoing ones with.
+    public var headerExtensionMap: RTPHeaderExtensionMap {
+        RTPHeaderExtensionMap(headerExtensions.lazy.filter { $0.id != 0 }.map { (uri: $0.uri, id: HeaderExtensionID($0.id)) })
+    }
+}
