@@ -188,7 +188,7 @@ final class MediaWorker: @unchecked Sendable {
             case .dtlsClosed: logger.debug("transport \(id): DTLS closed")
             case .dropped(let reason): logger.debug("transport \(id): dropped: \(reason)")
             case .keyLog(let line): keyLog?.write(Data((line + "\n").utf8))
-            case .rtp, .rtcp: break
+            case .rtp, .rtcp, .plaintext: break
             }
         }
         guard let socket else { return }

@@ -30,8 +30,10 @@ public final class MediaRouter {
     private var transports: [TransportID: WebRtcTransport] = [:]
     private var transmits = CircularBuffer<Transmit>(initialCapacity: 256)
     private var events = CircularBuffer<MediaRouterEvent>(initialCapacity: 64)
-    /// Forward DTLS/ICE/drop events (off by default: a flood of garbage should not flood the log).
+    /// Forward drop events (off by default: a flood of garbage should not flood the log).
     public var reportsDrops = false
+    /// Transports created from now on emit plaintext copies of their RTP/RTCP (the debugging tap).
+    public var tapsPlaintext = false
 
     public init(dtlsContext: DTLSContext) {
         self.dtlsContext = dtlsContext
@@ -46,7 +48,9 @@ public final class MediaRouter {
     /// Creates a transport that answers ICE checks for `credentials` at once; DTLS waits for
     /// ``connectTransport(_:remoteRole:fingerprints:now:)``.
     public func createTransport(_ id: TransportID, credentials: ICECredentials) {
-        transports[id] = WebRtcTransport(iceCredentials: credentials, dtlsContext: dtlsContext)
+        let transport = WebRtcTransport(iceCredentials: credentials, dtlsContext: dtlsContext)
+        transport.tapsPlaintext = tapsPlaintext
+        transports[id] = transport
         demux.add(id, usernameFragment: credentials.usernameFragment)
     }
 

@@ -28,6 +28,20 @@ public enum WebRtcTransportEvent: Sendable {
     case dropped(reason: String)
     /// An NSS key-log line for SSLKEYLOGFILE.
     case keyLog(String)
+    /// A copy of an RTP or RTCP packet in the clear, received (after SRTP) or sent (before SRTP), when
+    /// ``WebRtcTransport/tapsPlaintext`` is on (the plaintext debugging tap).
+    case plaintext(PlaintextPacket)
+}
+
+/// An RTP or RTCP packet in the clear, as the plaintext tap records it.
+public struct PlaintextPacket: Sendable {
+    /// Received from the peer, or sent to it.
+    public enum Direction: Sendable, Hashable { case inbound, outbound }
+    public var direction: Direction
+    /// The peer's end of the 5-tuple.
+    public var remote: ICETuple
+    /// The packet bytes (decrypted RTP/RTCP).
+    public var bytes: ByteBuffer
 }
 
 /// One peer's secure transport, mediasoup `WebRtcTransport`-style: ICE-lite (answers checks, learns
@@ -59,6 +73,8 @@ public final class WebRtcTransport {
         public var rtpSent = 0, rtcpSent = 0, srtpFailures = 0, droppedUnknownSource = 0, droppedGarbage = 0
     }
     public private(set) var counters = Counters()
+    /// Emit ``WebRtcTransportEvent/plaintext(_:)`` copies of every packet in the clear (off by default).
+    public var tapsPlaintext = false
 
     /// The negotiated SRTP profile once DTLS is connected.
     public private(set) var srtpProfile: SRTPProfile?
@@ -139,6 +155,7 @@ public final class WebRtcTransport {
             var b = datagram
             do {
                 try srtpIn.unprotectRTP(&b)
+                if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
                 let packet = try RTPPacket(parsing: b)
                 counters.rtpReceived += 1
                 events.append(.rtp(packet))
@@ -152,6 +169,7 @@ public final class WebRtcTransport {
             var b = datagram
             do {
                 try srtpIn.unprotectRTCP(&b)
+                if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
                 let (packets, _) = RTCPPacket.parseCompoundLeniently(b)
                 counters.rtcpReceived += 1
                 events.append(.rtcp(packets))
@@ -228,6 +246,7 @@ public final class WebRtcTransport {
     public func sendRTP(_ packet: RTPPacket) -> Bool {
         guard let srtpOut, let destination = ice.selectedTuple else { return false }
         var b = packet.bytes
+        if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .outbound, remote: destination, bytes: b))) }
         do { try srtpOut.protectRTP(&b) } catch { return false }
         counters.rtpSent += 1
         transmits.append(Transmit(destination: destination, bytes: b))
@@ -239,6 +258,7 @@ public final class WebRtcTransport {
     public func sendRTCP(_ packets: [RTCPPacket]) -> Bool {
         guard let srtpOut, let destination = ice.selectedTuple else { return false }
         var b = RTCPPacket.encodeCompound(packets)
+        if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .outbound, remote: destination, bytes: b))) }
         do { try srtpOut.protectRTCP(&b) } catch { return false }
         counters.rtcpSent += 1
         transmits.append(Transmit(destination: destination, bytes: b))
