@@ -50,6 +50,7 @@ public struct TransportCCFeedbackGenerator: Sendable {
         return w <= h
     }
     private var nextFeedbackAt: Duration?
+    private var lastSentAt: Duration?
     private var dueNow = false
     /// The feedback packet count of the next feedback.
     public private(set) var feedbackPacketCount: UInt8 = 0
@@ -124,8 +125,6 @@ public struct TransportCCFeedbackGenerator: Sendable {
         lastSentAt = now
         return out
     }
-
-    private var lastSentAt: Duration?
 
     /// Builds every feedback for the window now, advancing it.
     private mutating func buildFeedback() -> [RTCPPacket] {
