@@ -26,11 +26,10 @@ public struct SenderReportGenerator: Sendable, Hashable {
     private var lastTimestamp: RTPTimestamp?
     private var lastSentAt: Duration?
 
-    /// A generator for the stream `ssrc`.
+    /// A generator for the stream `ssrc` (a clock rate of 0 is treated as 1 Hz rather than trapping).
     public init(ssrc: SSRC, clockRate: UInt32, cname: String, clock: NTPClock) {
-        precondition(clockRate > 0, "clock rate must be positive")
         self.ssrc = ssrc
-        self.clockRate = clockRate
+        self.clockRate = max(1, clockRate)
         self.cname = cname
         self.clock = clock
     }
