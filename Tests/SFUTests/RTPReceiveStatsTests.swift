@@ -152,3 +152,31 @@ import Testing
         #expect(ntp.fraction == 0x8000_0000)
     }
 }
+
+@Suite struct ReceiverRTTTests {
+    /// We (receiver) send an RRTR at NTP T; the producer holds it 0.25 s and answers with DLRR; the
+    /// answer reaches us 0.25 s + 30 ms after T: RTT 30 ms (to 1/65536 s).
+    @Test func rrtrAndDLRRGiveTheReceiverItsRTT() throws {
+        let clock = NTPClock(unixTimeAtOrigin: .seconds(1_800_000_000))
+        let sentAt = Duration.seconds(10)
+        let xr = RTPReceiveStats.receiverReferenceTime(senderSSRC: 0xAB, ntp: clock.ntp(at: sentAt))
+        let parsed = try RTCPPacket.parseCompound(RTCPPacket.encodeCompound([xr]))
+        #expect(parsed == [xr])
+        guard case .extendedReport(let report) = parsed.first, case .receiverReferenceTime(let ntp) = report.blocks.first else {
+            Issue.record("expected an XR with RRTR"); return
+        }
+        let dlrr = RTCPExtendedReport.DLRRItem(ssrc: 0xAB, lastRR: ntp.middle32, delaySinceLastRR: 16_384)
+        let rtt = try #require(dlrr.roundTripTime(arrival: clock.ntp(at: sentAt + .milliseconds(280))))
+        #expect(rtt > .microseconds(29_900) && rtt < .microseconds(30_100))
+        #expect(RTCPExtendedReport.DLRRItem(ssrc: 0xAB, lastRR: 0, delaySinceLastRR: 5).roundTripTime(arrival: ntp) == nil)
+    }
+
+    @Test func zeroClockRateDoesNotTrap() {
+        var stats = RTPReceiveStats(ssrc: 1, clockRate: 0)
+        stats.received(sequenceNumber: 1, timestamp: 0, size: 1, now: .zero)
+        stats.received(sequenceNumber: 2, timestamp: 1, size: 1, now: .seconds(1))
+        #expect(stats.clockRate == 1 && stats.jitter == 0)
+        let sr = SenderReportGenerator(ssrc: 1, clockRate: 0, cname: "x", clock: NTPClock(unixTimeAtOrigin: .zero))
+        #expect(sr.clockRate == 1)
+    }
+}

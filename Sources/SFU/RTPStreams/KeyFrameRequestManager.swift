@@ -4,7 +4,9 @@ import RTCP
 /// How a key frame is asked for on a producer stream: PLI (RFC 4585 §6.3.1) when the codec
 /// negotiated `nack pli`, otherwise FIR (RFC 5104 §4.3.1, `ccm fir`).
 public enum KeyFrameRequestMethod: Sendable, Hashable {
+    /// Picture loss indication (PSFB FMT 1).
     case pli
+    /// Full intra request (PSFB FMT 4), with a command sequence number.
     case fir
 }
 

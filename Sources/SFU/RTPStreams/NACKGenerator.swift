@@ -84,7 +84,7 @@ public struct NACKGenerator: Sendable {
     /// A generator with the given limits.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        entries.reserveCapacity(configuration.maxListSize)
+        entries.reserveCapacity(min(max(0, configuration.maxListSize), 1 << 15))
         keyFrames.reserveCapacity(16)
         recovered.reserveCapacity(16)
     }

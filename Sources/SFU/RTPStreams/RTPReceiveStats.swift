@@ -47,11 +47,11 @@ public struct RTPReceiveStats: Sendable, Hashable {
     /// Middle 32 bits of the NTP timestamp of the last sender report received (0 before any).
     public private(set) var lastSenderReport: UInt32 = 0
 
-    /// Statistics for the stream `ssrc` whose payload format has the given clock rate.
+    /// Statistics for the stream `ssrc` whose payload format has the given clock rate (a rate of 0,
+    /// which a hostile peer's parameters could carry, is treated as 1 Hz rather than trapping).
     public init(ssrc: SSRC, clockRate: UInt32, maxDropout: Int64 = 3_000, maxMisorder: Int64 = 100) {
-        precondition(clockRate > 0, "clock rate must be positive")
         self.ssrc = ssrc
-        self.clockRate = clockRate
+        self.clockRate = max(1, clockRate)
         self.maxDropout = maxDropout
         self.maxMisorder = maxMisorder
     }
@@ -182,3 +182,27 @@ extension RTCPReportBlock {
         return .compactNTP(rtt)
     }
 }
+
+extension RTCPExtendedReport.DLRRItem {
+    /// The round-trip time this DLRR item (RFC 3611 §4.5) reports to *us* as a receiver: the remote
+    /// sender echoes the receiver reference time (RRTR) we sent — see
+    /// ``RTPReceiveStats/receiverReferenceTime(senderSSRC:ntp:)`` — so arrival − LRR − DLRR is the
+    /// RTT towards a producer, which is what ``NACKGenerator/rtt`` wants. `arrival` is the NTP time
+    /// the report arrived at; nil when LRR is 0, zero when the arithmetic goes negative.
+    public func roundTripTime(arrival: NTPTimestamp) -> Duration? {
+        guard lastRR != 0 else { return nil }
+        let rtt = arrival.middle32 &- lastRR &- delaySinceLastRR
+        guard Int32(bitPattern: rtt) > 0 else { return .zero }
+        return .compactNTP(rtt)
+    }
+}
+
+extension RTPReceiveStats {
+    /// An XR packet carrying a receiver reference time report block (RFC 3611 §4.4) at `ntp`, sent by
+    /// a receiver (with its receiver reports) so that the sender answers with DLRR and the receiver
+    /// learns its round-trip time, as mediasoup's receive streams do.
+    public static func receiverReferenceTime(senderSSRC: SSRC, ntp: NTPTimestamp) -> RTCPPacket {
+        .extendedReport(RTCPExtendedReport(ssrc: senderSSRC, blocks: [.receiverReferenceTime(ntp)]))
+    }
+}
+

@@ -50,6 +50,7 @@ public struct TransportCCFeedbackGenerator: Sendable {
         return w <= h
     }
     private var nextFeedbackAt: Duration?
+    private var lastSentAt: Duration?
     private var dueNow = false
     /// The feedback packet count of the next feedback.
     public private(set) var feedbackPacketCount: UInt8 = 0
@@ -125,8 +126,6 @@ public struct TransportCCFeedbackGenerator: Sendable {
         return out
     }
 
-    private var lastSentAt: Duration?
-
     /// Builds every feedback for the window now, advancing it.
     private mutating func buildFeedback() -> [RTCPPacket] {
         guard var start = windowStart, let highest = unwrapper.highest else { return [] }
@@ -139,7 +138,7 @@ public struct TransportCCFeedbackGenerator: Sendable {
             while first <= highest && arrivals[slot(first)] == Self.missing { first += 1 }
             guard first <= highest else { break }
             let reference = floorDiv(arrivals[slot(first)], 64_000)
-            var previousTicks = reference * 256
+            var previousTicks = reference &* 256
             deltas.removeAll(keepingCapacity: true)
             var lastReceived = -1
             var seq = start
@@ -150,7 +149,7 @@ public struct TransportCCFeedbackGenerator: Sendable {
                     deltas.append(nil)
                 } else {
                     let ticks = roundedTicks(a)
-                    let delta = ticks - previousTicks
+                    let delta = ticks &- previousTicks
                     guard let d = Int16(exactly: delta) else { break }
                     deltas.append(d)
                     previousTicks = ticks
@@ -184,7 +183,7 @@ public struct TransportCCFeedbackGenerator: Sendable {
     }
 
     /// Arrival in 250 µs ticks, rounded to nearest.
-    private func roundedTicks(_ us: Int64) -> Int64 { floorDiv(us + 125, 250) }
+    private func roundedTicks(_ us: Int64) -> Int64 { floorDiv(us &+ 125, 250) }
 
     private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
