@@ -6,13 +6,14 @@
 A small WebSocket server on 127.0.0.1 plays the other end of the bus: path "/bus" is a bus peer for the unit
 checks, "/sfu" a scripted fake SFU (ack, INIT_TRANSPORTS with the spec's example data, PING, INIT_CONSUMER,
 S_INFO_CHANGE, BROADCAST, answers CONNECT_*/INIT_PRODUCER, SESSION_LEAVE and close 4108 once the client
-broadcasts), "/reject" closes with 4106 after the credentials. Prints {"page": {...}, "server": {...}} as JSON.
+broadcasts; "/call" is the same for call.html), "/reject" closes with 4106 after the credentials. Prints {"page": {...}, "server": {...}} as JSON.
 """
 import asyncio
 import json
 import os
 import sys
 import threading
+import time
 
 from websockets.asyncio.server import serve
 
@@ -23,7 +24,7 @@ from peerkit import call, chromium, serve_page  # noqa: E402
 
 FIXTURES = json.load(open(os.path.join(CLIENT, "spec-fixtures.json")))
 CHANNEL = "26aaaad6-8e78-494e-97e6-47ea9aab5388"
-received = {"bus": [], "sfu": [], "reject": []}   # path -> frames received (JSON-decoded after the first)
+received = {"bus": [], "sfu": [], "call": [], "reject": []}   # path -> frames received (JSON-decoded after the first)
 
 
 def frame(*payloads):
@@ -48,8 +49,8 @@ async def bus_peer(ws):
                                     {"message": {"name": "PING"}, "needResponse": "s_9_2"}))
 
 
-async def fake_sfu(ws):
-    received["sfu"].append(await ws.recv())          # credentials, kept raw
+async def fake_sfu(ws, key="sfu"):
+    received[key].append(await ws.recv())          # credentials, kept raw
     await ws.send("")
     await ws.send(frame({"message": {"name": "INIT_TRANSPORTS", "payload": {
         "capabilities": FIXTURES["routerCapabilities"], "stcConfig": FIXTURES["transportConfig"],
@@ -58,7 +59,7 @@ async def fake_sfu(ws):
     consumer = dict(FIXTURES["audioConsumer"], sessionId=57, active=True, type="audio")
     async for raw in ws:
         payloads = json.loads(raw)
-        received["sfu"].append(payloads)
+        received[key].append(payloads)
         for p in payloads:
             message, rid = p.get("message") or {}, p.get("needResponse")
             name = message.get("name")
@@ -86,7 +87,7 @@ async def reject(ws):
 async def handler(ws):
     path = ws.request.path
     try:
-        await {"/bus": bus_peer, "/sfu": fake_sfu, "/reject": reject}[path](ws)
+        await {"/bus": bus_peer, "/sfu": fake_sfu, "/call": lambda ws: fake_sfu(ws, "call"), "/reject": reject}[path](ws)
     except Exception as error:  # recorded, so the test shows it
         received.setdefault("errors", []).append(f"{path}: {error!r}")
 
@@ -105,6 +106,28 @@ def start_ws_server():
     return port[0]
 
 
+def run_call_page(driver, http, ws):
+    """call.html against the fake SFU: wait for both producers and the remote audio track, then broadcast, which
+    makes the fake SFU send SESSION_LEAVE and close with 4108."""
+    driver.get(f"{http}/call.html?ws={ws}/call&jwt=token&channel={CHANNEL}&reconnect=0")
+    try:
+        call(driver, "window.started")
+        for _ in range(100):
+            state = call(driver, "window.callState()")
+            if len(state["producers"]) == 2 and state["sessions"].get("57", {}).get("tracks", {}).get("audio"):
+                break
+            time.sleep(0.1)
+        call(driver, "window.sfu.broadcast('bye')")
+        for _ in range(50):
+            final = call(driver, "window.callState()")
+            if final["state"] == "closed":
+                break
+            time.sleep(0.1)
+        return {"running": state, "final": final}
+    except Exception as error:
+        return {"error": str(error)}
+
+
 def main():
     ws_port = start_ws_server()
     ws = f"ws://127.0.0.1:{ws_port}"
@@ -121,6 +144,7 @@ def main():
                 page[key] = call(driver, expr)
             except Exception as error:
                 page[key] = {"error": str(error)}
+        page["call"] = run_call_page(driver, f"http://127.0.0.1:{httpd.server_address[1]}", ws)
     finally:
         driver.quit()
         httpd.shutdown()

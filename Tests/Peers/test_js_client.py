@@ -273,3 +273,27 @@ def test_client_legacy_credentials_and_4106_close(run):
     assert json.loads(run["server"]["reject"][0]) == "header.claims.signature"      # JSON string literal (§3.2)
     assert [e[1] for e in result["events"]] == ["connecting", "closed"]
     assert result["afterConnect"] == "closed"
+
+
+# --- call.html (what selenium tests against the real server will poll) -------------------------------------------
+
+def test_call_page_connects_produces_and_reports(run):
+    result = ok(run["page"]["call"])
+    running, final = result["running"], result["final"]
+    assert json.loads(run["server"]["call"][0]) == {"channelUUID": "26aaaad6-8e78-494e-97e6-47ea9aab5388", "jwt": "token"}
+    assert running["state"] == "connected" and running["errors"] == []
+    assert running["media"] == {"mic": True, "camera": True}
+    assert running["producers"] == {"audio": "producer-audio", "camera": "producer-camera"}
+    assert running["sessions"]["57"] == {"info": {"isTalking": True}, "tracks": {"audio": {"kind": "audio", "active": True}},
+                                         "left": False}
+    assert running["stats"]["consumers"][0]["sessionId"] == 57
+    assert running["stats"]["send"]["signalingState"] == "stable"
+    payloads = [p for f in run["server"]["call"][1:] for p in f]
+    info = next(p["message"]["payload"] for p in payloads if p.get("message", {}).get("name") == "C_INFO_CHANGE")
+    assert info["needRefresh"] is True and set(info["info"]) == {"isSelfMuted", "isCameraOn", "isScreenSharingOn",
+                                                                  "isDeaf", "isRaisingHand", "isTalking"}
+    camera = next(p["message"]["payload"] for p in payloads if p.get("message", {}).get("name") == "INIT_PRODUCER"
+                  and p["message"]["payload"]["type"] == "camera")
+    assert len(camera["rtpParameters"]["encodings"]) == 3
+    assert final["state"] == "closed" and final["sessions"]["57"]["left"] is True
+    assert [e["update"] for e in final["log"] if "update" in e][-1] == "disconnect"
