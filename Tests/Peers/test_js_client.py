@@ -92,7 +92,7 @@ def test_device_caps_keep_only_sendrecv_router_extensions_with_router_ids(page):
 def test_fabricated_answer_is_accepted_and_connect_precedes_produce(page, key):
     result = ok(page[key])
     assert result["signalingState"] == "stable" and result["transceiverDirection"] == "sendonly"
-    connect, produce = result["calls"]
+    connect, produce = result["calls"][:2]
     assert connect["name"] == "connect" and produce["name"] == "produce"
     assert connect["dtlsParameters"]["role"] == "client"
     [fingerprint] = connect["dtlsParameters"]["fingerprints"]
@@ -101,6 +101,12 @@ def test_fabricated_answer_is_accepted_and_connect_precedes_produce(page, key):
     # zeroRtpOnPause: pausing renegotiates the m-section to inactive, resuming back to sendonly.
     assert result["paused"] == {"direction": "inactive", "signalingState": "stable"}
     assert result["resumed"] == {"direction": "sendonly", "signalingState": "stable"}
+    # Closing the producer disables the first m-section (BUNDLE tag); a refused INIT_PRODUCER stops the new one,
+    # and the next produce recycles its slot under a new mid.
+    assert result["refused"] == "refused"
+    assert result["again"]["signalingState"] == "stable" and result["again"]["mid"] == "2"
+    assert result["again"]["sections"] == [["0", "inactive"], ["2", "sendonly"]]
+    assert [c["name"] for c in result["calls"]] == ["connect", "produce", "produce"]     # one CONNECT only
 
 
 @pytest.mark.parametrize("key", ["sendAudio", "sendCamera"])

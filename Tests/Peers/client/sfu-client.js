@@ -574,10 +574,20 @@ export class SendTransport extends Transport {
 
   async _stopSending(transceiver) {
     if (this.pc.signalingState === 'have-local-offer') await this.pc.setLocalDescription({type: 'rollback'});
-    this._answers.delete(transceiver.mid);
-    const negotiated = transceiver.mid !== null;
-    transceiver.stop();
-    if (negotiated) await this._renegotiate();
+    if (transceiver.mid === null) {
+      transceiver.stop();
+      return;
+    }
+    await transceiver.sender.replaceTrack(null);
+    // Stopping the first m-section would leave the BUNDLE group without its tag: disable it instead (as
+    // mediasoup-client does); other m-sections are stopped (port 0) and Chromium may recycle them later.
+    if (parseSdp(this.pc.localDescription.sdp).media[0]?.mid === transceiver.mid) {
+      transceiver.direction = 'inactive';
+    } else {
+      this._answers.delete(transceiver.mid);
+      transceiver.stop();
+    }
+    await this._renegotiate();
   }
 }
 
