@@ -67,7 +67,8 @@ async def fake_sfu(ws, key="sfu"):
                 await ws.send(frame({"message": {"name": "PING"}, "needResponse": "s_0_1"},
                                     {"message": {"name": "INIT_CONSUMER", "payload": consumer}, "needResponse": "s_0_2"},
                                     {"message": {"name": "S_INFO_CHANGE", "payload": {"57": {"isTalking": True}}}},
-                                    {"message": {"name": "BROADCAST", "payload": {"senderId": 57, "message": "hi"}}}))
+                                    {"message": {"name": "BROADCAST", "payload": {"senderId": 57, "message": "hi"}}},
+                                    {"message": {"name": "START_RECORDING"}, "needResponse": "s_0_3"}))
             elif name in ("CONNECT_CTS_TRANSPORT", "CONNECT_STC_TRANSPORT"):
                 await ws.send(frame({"responseTo": rid}))
             elif name == "INIT_PRODUCER":

@@ -234,6 +234,7 @@ def test_client_handshake_and_init_transports(run):
     [caps] = [p["message"] for p in payloads if p.get("responseTo") == "s_0_0"]
     assert caps == run["page"]["device"]["rtpCapabilities"]
     assert {"responseTo": "s_0_1"} in payloads and {"responseTo": "s_0_2"} in payloads       # PING, INIT_CONSUMER
+    assert {"responseTo": "s_0_3"} in payloads                                               # unknown request
     names = [p["message"]["name"] for p in payloads if "message" in p and "name" in p["message"]]
     assert names.index("CONNECT_CTS_TRANSPORT") < names.index("INIT_PRODUCER")
     assert names.count("CONNECT_CTS_TRANSPORT") == 1 and names.count("CONNECT_STC_TRANSPORT") == 1

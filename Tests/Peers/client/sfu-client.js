@@ -313,9 +313,10 @@ export class Device {
     this.rtpCapabilities = null;
   }
 
-  async load({routerRtpCapabilities}) {
+  /** Accepts the router capabilities themselves or, like mediasoup-client, `{routerRtpCapabilities}`. */
+  async load(capabilities) {
     if (this.loaded) throw new Error('device already loaded');
-    const router = normalizeRouterCapabilities(routerRtpCapabilities);
+    const router = normalizeRouterCapabilities(capabilities?.routerRtpCapabilities ?? capabilities);
     const pc = new RTCPeerConnection();
     let offer;
     try {
