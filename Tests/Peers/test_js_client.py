@@ -195,6 +195,10 @@ def test_recv_pause_close_and_recycle(page):
     assert len(sections) == 2 and sections[1][0].startswith("m=video ") and "mid:2" in sections[1][1]   # same slot
     assert "a=group:BUNDLE 0 2" in recycled["offer"]
     assert {"mid": "2", "kind": "video", "direction": "recvonly"} in recycled["transceivers"]
+    first = result["firstClosed"]
+    assert first["signalingState"] == "stable" and first["trackState"] == "ended"
+    assert first["transceivers"][0] == {"mid": "0", "kind": "audio", "direction": "inactive"}
+    assert "a=group:BUNDLE 0 2" in first["offer"] and "ssrc:513487261" not in first["offer"]
     # A consumer whose first payload type the device never negotiated is refused (§6.6 canReceive).
     assert result["foreignPayloadType"] == "cannot consume these rtpParameters"
 

@@ -685,11 +685,12 @@ export class RecvTransport extends Transport {
       const direction = live && !s.paused ? 'sendonly' : 'inactive';
       body.push(`m=${s.kind} ${s.closed ? 0 : 7} UDP/TLS/RTP/SAVPF ${codecs.map((c) => c.payloadType).join(' ')}`,
         'c=IN IP4 127.0.0.1', ...this._iceLines('actpass'), `a=mid:${s.mid}`, `a=${direction}`, ...codecLines(codecs));
-      if (!live) continue;
+      if (s.closed) continue;
+      body.push('a=rtcp-mux', 'a=rtcp-rsize');
+      if (s.disabled) continue;
       const cname = rtcp.cname;
       body.push(`a=msid:${cname || '-'} ${s.consumerId}`);
       for (const e of headerExtensions) body.push(`a=extmap:${e.id} ${e.uri}`);
-      body.push('a=rtcp-mux', 'a=rtcp-rsize');
       const {ssrc, rtx} = encodings[0] ?? {};
       if (cname && ssrc !== undefined) {
         body.push(`a=ssrc:${ssrc} cname:${cname}`);
