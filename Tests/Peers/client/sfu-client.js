@@ -882,10 +882,13 @@ export class SfuClient extends EventTarget {
     }
     if (!track || !this.sendTransport) return null;
     const options = this.producerOptionsByKind?.[track.kind] ?? DEFAULT_PRODUCER_OPTIONS;
+    const transport = this.sendTransport;
     try {
-      this.producers[type] = await this.sendTransport.produce({...options, track, appData: {type}});
-      return this.producers[type];
+      const producer = await transport.produce({...options, track, appData: {type}});
+      if (transport !== this.sendTransport) return null;    // the connection ended meanwhile
+      return (this.producers[type] = producer);
     } catch (error) {
+      if (transport !== this.sendTransport) return null;
       this._error(error);
       if (this.errors.length > MAX_ERRORS) {
         this._onConnectionEnd();
