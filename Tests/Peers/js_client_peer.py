@@ -6,7 +6,8 @@
 A small WebSocket server on 127.0.0.1 plays the other end of the bus: path "/bus" is a bus peer for the unit
 checks, "/sfu" a scripted fake SFU (ack, INIT_TRANSPORTS with the spec's example data, PING, INIT_CONSUMER,
 S_INFO_CHANGE, BROADCAST, answers CONNECT_*/INIT_PRODUCER, SESSION_LEAVE and close 4108 once the client
-broadcasts; "/call" is the same for call.html), "/reject" closes with 4106 after the credentials. Prints {"page": {...}, "server": {...}} as JSON.
+broadcasts; "/call" is the same for call.html), "/reject" closes with 4106 after the credentials, "/flaky" with
+1011 after the ack the first time. Prints {"page": {...}, "server": {...}} as JSON.
 """
 import asyncio
 import json
@@ -24,7 +25,7 @@ from peerkit import call, chromium, serve_page  # noqa: E402
 
 FIXTURES = json.load(open(os.path.join(CLIENT, "spec-fixtures.json")))
 CHANNEL = "26aaaad6-8e78-494e-97e6-47ea9aab5388"
-received = {"bus": [], "sfu": [], "call": [], "reject": []}   # path -> frames received (JSON-decoded after the first)
+received = {"bus": [], "sfu": [], "call": [], "reject": [], "flaky": []}   # path -> frames received (JSON-decoded after the first)
 
 
 def frame(*payloads):
@@ -85,10 +86,21 @@ async def reject(ws):
     await ws.close(4106)
 
 
+async def flaky(ws):
+    """Acks, then closes the first connection with 1011 (the client must reconnect); later ones stay open."""
+    received["flaky"].append(await ws.recv())
+    await ws.send("")
+    if len(received["flaky"]) == 1:
+        await ws.close(1011)
+    else:
+        await ws.wait_closed()
+
+
 async def handler(ws):
     path = ws.request.path
     try:
-        await {"/bus": bus_peer, "/sfu": fake_sfu, "/call": lambda ws: fake_sfu(ws, "call"), "/reject": reject}[path](ws)
+        await {"/bus": bus_peer, "/sfu": fake_sfu, "/call": lambda ws: fake_sfu(ws, "call"), "/reject": reject,
+                "/flaky": flaky}[path](ws)
     except Exception as error:  # recorded, so the test shows it
         received.setdefault("errors", []).append(f"{path}: {error!r}")
 
@@ -139,7 +151,7 @@ def main():
         driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/selftest.html")
         steps = {"device": "T.device()", "sendAudio": "T.send('audio')", "sendCamera": "T.send('video')",
                  "recv": "T.recv()", "bus": f"T.bus('{ws}/bus')", "client": f"T.client('{ws}/sfu', '{CHANNEL}')",
-                 "rejected": f"T.client('{ws}/reject')"}
+                 "rejected": f"T.client('{ws}/reject')", "reconnect": f"T.reconnect('{ws}/flaky')"}
         for key, expr in steps.items():
             try:
                 page[key] = call(driver, expr)

@@ -308,3 +308,10 @@ def test_call_page_connects_produces_and_reports(run):
     assert len(camera["rtpParameters"]["encodings"]) == 3
     assert final["state"] == "closed" and final["sessions"]["57"]["left"] is True
     assert [e["update"] for e in final["log"] if "update" in e][-1] == "disconnect"
+
+
+def test_client_reconnects_after_1011_with_the_same_credentials(run):
+    result = ok(run["page"]["reconnect"])
+    assert result["states"] == ["connecting", "authenticated", "recovering", "connecting", "authenticated", "disconnected"]
+    first, second = run["server"]["flaky"]
+    assert first == second == json.dumps("header.claims.signature").replace(" ", "")
