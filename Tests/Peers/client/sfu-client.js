@@ -442,7 +442,9 @@ class Transport {
     this._queue = Promise.resolve();
   }
 
-  close() {
+  /** Closes the transport, or with an argument only that consumer/producer. */
+  close(item) {
+    if (item) return item.close();
     this.closed = true;
     this.pc.close();
   }
