@@ -173,14 +173,17 @@ def test_recv_offer_is_accepted_and_dtls_role_is_client(page):
     consumed = result["consumed"]
     assert consumed["signalingState"] == "stable"
     assert consumed["transceivers"] == [{"mid": "0", "kind": "audio", "direction": "recvonly"},
-                                        {"mid": "1", "kind": "video", "direction": "recvonly"}]
+                                        {"mid": "1", "kind": "video", "direction": "recvonly"},
+                                        {"mid": "probator", "kind": "video", "direction": "recvonly"}]
     assert "a=setup:active" in consumed["answer"]
     offer = consumed["offer"]
-    assert "a=group:BUNDLE 0 1" in offer and "a=ice-lite" in offer and "a=setup:actpass" in offer
+    assert "a=group:BUNDLE 0 1 probator" in offer and "a=ice-lite" in offer and "a=setup:actpass" in offer
     assert "a=ssrc-group:FID 722339140 722339141" in offer
     assert "a=ssrc:513487261 cname:tn3kPyX+njvlMrR7" in offer
+    assert "a=ssrc:1234 cname:probator" in offer                     # mediasoup-client's probation m-section
     assert f"a=msid:tn3kPyX+njvlMrR7 {FIXTURES['videoConsumer']['id']}" in offer
-    (audio_m, audio_attrs), (video_m, _) = media_sections(offer)
+    (audio_m, audio_attrs), (video_m, _), (probator_m, _) = media_sections(offer)
+    assert probator_m.split()[3:] == ["127"]
     assert audio_m.split()[3:] == ["100"] and video_m.split()[3:] == ["101", "102"]
     assert "extmap:10 urn:ietf:params:rtp-hdrext:ssrc-audio-level" in audio_attrs and "sendonly" in audio_attrs
 
@@ -192,13 +195,13 @@ def test_recv_pause_close_and_recycle(page):
     recycled = result["recycled"]
     assert recycled["signalingState"] == "stable" and recycled["mid"] == "2" and recycled["track"] == "video"
     sections = media_sections(recycled["offer"])
-    assert len(sections) == 2 and sections[1][0].startswith("m=video ") and "mid:2" in sections[1][1]   # same slot
-    assert "a=group:BUNDLE 0 2" in recycled["offer"]
+    assert len(sections) == 3 and sections[1][0].startswith("m=video ") and "mid:2" in sections[1][1]   # same slot
+    assert "a=group:BUNDLE 0 2 probator" in recycled["offer"]
     assert {"mid": "2", "kind": "video", "direction": "recvonly"} in recycled["transceivers"]
     first = result["firstClosed"]
     assert first["signalingState"] == "stable" and first["trackState"] == "ended"
     assert first["transceivers"][0] == {"mid": "0", "kind": "audio", "direction": "inactive"}
-    assert "a=group:BUNDLE 0 2" in first["offer"] and "ssrc:513487261" not in first["offer"]
+    assert "a=group:BUNDLE 0 2 probator" in first["offer"] and "ssrc:513487261" not in first["offer"]
     # A consumer whose first payload type the device never negotiated is refused (§6.6 canReceive).
     assert result["foreignPayloadType"] == "cannot consume these rtpParameters"
 

@@ -664,6 +664,13 @@ export class RecvTransport extends Transport {
       const free = this._sections.findIndex((s) => s.closed && s.kind === kind);
       if (free >= 0) this._sections[free] = section;
       else this._sections.push(section);
+      // Like mediasoup-client, the first video consumer also brings the "probator" m-section (mediasoup's
+      // bandwidth probation stream: SSRC 1234, payload type 127, §5.1 step 7).
+      if (kind === 'video' && !this._sections.some((s) => s.mid === 'probator')) {
+        this._sections.push({mid: 'probator', kind, consumerId: 'probator', closed: false, disabled: false, paused: false,
+          rtpParameters: {codecs: [{...rtpParameters.codecs[0], payloadType: 127}], encodings: [{ssrc: 1234}],
+            headerExtensions: rtpParameters.headerExtensions, rtcp: {cname: 'probator'}}});
+      }
       await this._negotiate();
       const transceiver = this.pc.getTransceivers().find((t) => t.mid === mid);
       if (!transceiver) throw new Error(`no transceiver for mid ${mid}`);
