@@ -122,7 +122,7 @@ def start_ws_server():
 def run_call_page(driver, http, ws):
     """call.html against the fake SFU: wait for both producers and the remote audio track, then broadcast, which
     makes the fake SFU send SESSION_LEAVE and close with 4108."""
-    driver.get(f"{http}/call.html?ws={ws}/call&jwt=token&channel={CHANNEL}&reconnect=0")
+    driver.get(f"{http}/call.html?ws={ws}/call&jwt=token&channel={CHANNEL}&reconnect=0&firstRid=0")
     try:
         call(driver, "window.started")
         for _ in range(100):

@@ -308,7 +308,7 @@ def test_call_page_connects_produces_and_reports(run):
                                                                   "isDeaf", "isRaisingHand", "isTalking"}
     camera = next(p["message"]["payload"] for p in payloads if p.get("message", {}).get("name") == "INIT_PRODUCER"
                   and p["message"]["payload"]["type"] == "camera")
-    assert len(camera["rtpParameters"]["encodings"]) == 3
+    assert [e["rid"] for e in camera["rtpParameters"]["encodings"]] == ["r0", "r1", "r2"]     # &firstRid=0
     assert final["state"] == "closed" and final["sessions"]["57"]["left"] is True
     assert [e["update"] for e in final["log"] if "update" in e][-1] == "disconnect"
 

@@ -493,6 +493,9 @@ export class SendTransport extends Transport {
   constructor(device, config, options = {}) {
     super(device, config, options);
     this.onProduce = options.onProduce;   // async ({kind, rtpParameters, appData}) => {id}
+    // Simulcast RIDs are r<firstRid>, r<firstRid+1>…: r1,r2,r3 by default (spec §6.5); mediasoup-client's
+    // handlers number them from r0.
+    this.firstRid = options.firstRid ?? 1;
     this._answers = new Map();            // mid -> {codecs, headerExtensions, codecOptions}
     this._stream = new MediaStream();
   }
@@ -504,7 +507,7 @@ export class SendTransport extends Transport {
       if (!this.device.canProduce(kind)) throw new Error(`cannot produce ${kind}`);
       const simulcast = Array.isArray(encodings) && encodings.length > 1;
       const normalized = (encodings ?? []).map((e, i) => ({active: true, ...e,
-        ...(simulcast ? {rid: `r${i + 1}`, scalabilityMode: 'L1T3'} : {})}));
+        ...(simulcast ? {rid: `r${i + this.firstRid}`, scalabilityMode: 'L1T3'} : {})}));
       const transceiver = this.pc.addTransceiver(track, {direction: 'sendonly', streams: [this._stream],
         sendEncodings: normalized.length ? normalized : undefined});
       try {
@@ -824,9 +827,10 @@ const DEFAULT_PRODUCER_OPTIONS = {stopTracks: false, disableTrackOnPause: false,
 const MAX_ERRORS = 6;
 
 export class SfuClient extends EventTarget {
-  constructor({reconnect = true} = {}) {
+  constructor({reconnect = true, firstRid = 1} = {}) {
     super();
     this.reconnect = reconnect;
+    this.firstRid = firstRid;
     this.state = STATE.DISCONNECTED;
     this.errors = [];
     this.device = null;
@@ -1038,7 +1042,7 @@ export class SfuClient extends EventTarget {
         if (producerOptionsByKind) this.producerOptionsByKind = producerOptionsByKind;
         if (!this.device.loaded) await this.device.load({routerRtpCapabilities: capabilities});
         const bus = this.bus;
-        const hooks = {iceServers: this._iceServers};
+        const hooks = {iceServers: this._iceServers, firstRid: this.firstRid};
         this.recvTransport = this.device.createRecvTransport(stcConfig, {...hooks,
           onConnect: (dtlsParameters) => bus.request({name: 'CONNECT_STC_TRANSPORT', payload: {dtlsParameters}})});
         this.sendTransport = this.device.createSendTransport(ctsConfig, {...hooks,
