@@ -8,10 +8,14 @@ checks, "/sfu" a scripted fake SFU (ack, INIT_TRANSPORTS with the spec's example
 S_INFO_CHANGE, BROADCAST, answers CONNECT_*/INIT_PRODUCER, SESSION_LEAVE and close 4108 once the client
 broadcasts; "/call" is the same for call.html), "/reject" closes with 4106 after the credentials, "/flaky" with
 1011 after the ack the first time. Prints {"page": {...}, "server": {...}} as JSON.
+
+  js_client_peer.py --probe PATH   instead connects a SendTransport to transport-probe (our ICE-lite WebRtcTransport)
+                                   and prints {"chromium": {...}, "server": <probe counters>}.
 """
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -141,7 +145,34 @@ def run_call_page(driver, http, ws):
         return {"error": str(error)}
 
 
+def run_probe(probe):
+    """SendTransport (audio + simulcast camera) against transport-probe, our ICE-lite WebRtcTransport."""
+    server = subprocess.Popen([probe, "--dtls-role", "server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        params = json.loads(server.stdout.readline())
+        httpd = serve_page(CLIENT)
+        driver = chromium()
+        try:
+            driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/selftest.html")
+            fingerprint = call(driver, f"T.probeStart({json.dumps(params)})")
+            server.stdin.write(f"fingerprint {fingerprint}\n")
+            server.stdin.flush()
+            browser = call(driver, "T.probeFinish(3)")
+        finally:
+            driver.quit()
+            httpd.shutdown()
+        server.stdin.write("stats\n")
+        server.stdin.flush()
+        counters = json.loads(server.stdout.readline() or "null")
+        print(json.dumps({"chromium": browser, "server": counters}))
+    finally:
+        server.kill()
+
+
 def main():
+    if "--probe" in sys.argv:
+        return run_probe(sys.argv[sys.argv.index("--probe") + 1])
     ws_port = start_ws_server()
     ws = f"ws://127.0.0.1:{ws_port}"
     httpd = serve_page(CLIENT)

@@ -318,3 +318,25 @@ def test_client_reconnects_after_1011_with_the_same_credentials(run):
     assert result["states"] == ["connecting", "authenticated", "recovering", "connecting", "authenticated", "disconnected"]
     first, second = run["server"]["flaky"]
     assert first == second == json.dumps("header.claims.signature").replace(" ", "")
+
+
+# --- Against our own transport (transport-probe, built by run.sh) ----------------------------------------------------
+
+def test_send_transport_connects_to_our_ice_lite_transport():
+    """The answer fabricated from a transport config (candidate `ip`, last fingerprint, ice-lite, setup:passive) gets
+    Chromium through ICE, DTLS and SRTP to our WebRtcTransport, with audio and simulcast VP8 arriving."""
+    probe = os.environ.get("TRANSPORT_PROBE", "")
+    assert os.path.exists(probe), "run through Tests/Peers/run.sh, which builds transport-probe and sets TRANSPORT_PROBE"
+    cmd = [os.path.join(HERE, "netns.sh"), "python3", os.path.join(HERE, "js_client_peer.py"), "--probe", probe]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    chromium, server = result["chromium"], result["server"]
+    transport = chromium["transport"]
+    assert transport["connectionState"] == "connected" and transport["dtlsState"] == "connected", transport
+    assert transport["dtlsRole"] == "client" and transport["selectedCandidatePair"]["remote"].startswith("udp 127.0.0.1:")
+    assert server["dtlsConnected"] and server["srtpFailures"] == 0 and server["rtpReceived"] >= 100, server
+    sent = {o["ssrc"] for o in chromium["audio"]["outbound"] + chromium["camera"]["outbound"] if o["packetsSent"] >= 20}
+    assert sent <= set(server["ssrcs"]) and len(sent) >= 3, (sent, server["ssrcs"])     # audio + >= 2 simulcast layers
+    assert {o["rid"] for o in chromium["camera"]["outbound"]} == {"r1", "r2", "r3"}
+    assert chromium["audio"]["remoteInbound"], "the probe's receiver reports reached Chromium"
