@@ -9,8 +9,8 @@ S_INFO_CHANGE, BROADCAST, answers CONNECT_*/INIT_PRODUCER, SESSION_LEAVE and clo
 broadcasts; "/call" is the same for call.html), "/reject" closes with 4106 after the credentials, "/flaky" with
 1011 after the ack the first time. Prints {"page": {...}, "server": {...}} as JSON.
 
-  js_client_peer.py --probe PATH   instead connects a SendTransport to transport-probe (our ICE-lite WebRtcTransport)
-                                   and prints {"chromium": {...}, "server": <probe counters>}.
+  js_client_peer.py --probe PATH   instead connects a SendTransport and a RecvTransport to two transport-probes (our
+                                   ICE-lite WebRtcTransport) and prints {"chromium", "server", "recvServer"}.
 """
 import asyncio
 import json
@@ -146,28 +146,33 @@ def run_call_page(driver, http, ws):
 
 
 def run_probe(probe):
-    """SendTransport (audio + simulcast camera) against transport-probe, our ICE-lite WebRtcTransport."""
-    server = subprocess.Popen([probe, "--dtls-role", "server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    """SendTransport (audio + simulcast camera) and RecvTransport (one audio consumer), each against its own
+    transport-probe (our ICE-lite WebRtcTransport, DTLS server)."""
+    servers = [subprocess.Popen([probe, "--dtls-role", "server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
     try:
-        params = json.loads(server.stdout.readline())
+        params = [json.loads(s.stdout.readline()) for s in servers]
         httpd = serve_page(CLIENT)
         driver = chromium()
         try:
             driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/selftest.html")
-            fingerprint = call(driver, f"T.probeStart({json.dumps(params)})")
-            server.stdin.write(f"fingerprint {fingerprint}\n")
-            server.stdin.flush()
+            fingerprints = call(driver, f"T.probeStart({json.dumps(params[0])}, {json.dumps(params[1])})")
+            for server, fingerprint in zip(servers, fingerprints):
+                server.stdin.write(f"fingerprint {fingerprint}\n")
+                server.stdin.flush()
             browser = call(driver, "T.probeFinish(3)")
         finally:
             driver.quit()
             httpd.shutdown()
-        server.stdin.write("stats\n")
-        server.stdin.flush()
-        counters = json.loads(server.stdout.readline() or "null")
-        print(json.dumps({"chromium": browser, "server": counters}))
+        counters = []
+        for server in servers:
+            server.stdin.write("stats\n")
+            server.stdin.flush()
+            counters.append(json.loads(server.stdout.readline() or "null"))
+        print(json.dumps({"chromium": browser, "server": counters[0], "recvServer": counters[1]}))
     finally:
-        server.kill()
+        for server in servers:
+            server.kill()
 
 
 def main():

@@ -322,9 +322,10 @@ def test_client_reconnects_after_1011_with_the_same_credentials(run):
 
 # --- Against our own transport (transport-probe, built by run.sh) ----------------------------------------------------
 
-def test_send_transport_connects_to_our_ice_lite_transport():
+def test_transports_connect_to_our_ice_lite_transport():
     """The answer fabricated from a transport config (candidate `ip`, last fingerprint, ice-lite, setup:passive) gets
-    Chromium through ICE, DTLS and SRTP to our WebRtcTransport, with audio and simulcast VP8 arriving."""
+    Chromium through ICE, DTLS and SRTP to our WebRtcTransport, with audio and simulcast VP8 arriving; the recv
+    transport's offer gets through ICE and DTLS too."""
     probe = os.environ.get("TRANSPORT_PROBE", "")
     assert os.path.exists(probe), "run through Tests/Peers/run.sh, which builds transport-probe and sets TRANSPORT_PROBE"
     cmd = [os.path.join(HERE, "netns.sh"), "python3", os.path.join(HERE, "js_client_peer.py"), "--probe", probe]
@@ -340,3 +341,7 @@ def test_send_transport_connects_to_our_ice_lite_transport():
     assert sent <= set(server["ssrcs"]) and len(sent) >= 3, (sent, server["ssrcs"])     # audio + >= 2 simulcast layers
     assert {o["rid"] for o in chromium["camera"]["outbound"]} == {"r1", "r2", "r3"}
     assert chromium["audio"]["remoteInbound"], "the probe's receiver reports reached Chromium"
+    # The recv transport (our side offers, ice-lite, setup:actpass): Chromium stays controlling and is DTLS client.
+    recv, recv_server = chromium["recv"], result["recvServer"]
+    assert recv["connectionState"] == "connected" and recv["dtlsRole"] == "client", recv
+    assert recv_server["dtlsConnected"] and recv_server["iceState"] == "completed", recv_server
