@@ -221,11 +221,11 @@ function matchCodecs(a, b, {modify = false} = {}) {
   return true;
 }
 
-/** The browser's own capabilities, from an offer with one audio and one video transceiver. */
-export function nativeCapabilities(offerSdp) {
+/** The browser's own capabilities, from an offer (all its m-sections, or only the one with that mid). */
+export function nativeCapabilities(offerSdp, mid) {
   const caps = {codecs: [], headerExtensions: []};
   for (const m of parseSdp(offerSdp).media) {
-    if (m.kind !== 'audio' && m.kind !== 'video') continue;
+    if ((m.kind !== 'audio' && m.kind !== 'video') || (mid !== undefined && m.mid !== mid)) continue;
     for (const c of m.codecs) {
       const codec = {mimeType: `${m.kind}/${c.name}`, kind: m.kind, preferredPayloadType: c.pt, clockRate: c.rate};
       if (m.kind === 'audio') codec.channels = c.channels ?? 1;
@@ -369,19 +369,18 @@ export class Device {
   }
 
   /**
-   * Producer parameters (§6.5) or, with remote = true, the ones the fabricated answer uses (§6.6 end). Extension ids
-   * are the browser's: those of the actual offer's m-section (a one-kind offer numbers them differently from the
-   * audio+video probe offer `load` parsed).
+   * Producer parameters (§6.5) or, with remote = true, the ones the fabricated answer uses (§6.6 end). Payload types
+   * and extension ids are the browser's; they are read again from the m-section of the actual offer (`offer`, `mid`),
+   * as newer mediasoup-client versions do: a one-kind offer numbers extensions differently from the audio+video
+   * offer `load` parsed.
    */
-  _sendingParameters(kind, {remote = false, offerMedia} = {}) {
-    const ec = this.extended.codecs.find((c) => c.kind === kind);
+  _sendingParameters(kind, {remote = false, offer, mid} = {}) {
+    const extended = offer ? extendedCapabilities(nativeCapabilities(offer, mid), this.routerCapabilities) : this.extended;
+    const ec = extended.codecs.find((c) => c.kind === kind);
     if (!ec) return null;
-    const headerExtensions = [];
-    for (const e of this.extended.headerExtensions) {
-      if (e.kind !== kind || (e.direction !== 'sendrecv' && e.direction !== 'sendonly')) continue;
-      const id = offerMedia ? offerMedia.extmaps.find((x) => x.uri === e.uri)?.id : e.sendId;
-      if (id !== undefined) headerExtensions.push({uri: e.uri, id, encrypt: false, parameters: {}});
-    }
+    const headerExtensions = extended.headerExtensions
+      .filter((e) => e.kind === kind && (e.direction === 'sendrecv' || e.direction === 'sendonly'))
+      .map((e) => ({uri: e.uri, id: e.sendId, encrypt: false, parameters: {}}));
     let rtcpFeedback = ec.rtcpFeedback;
     if (remote) {
       const has = (uri) => headerExtensions.some((e) => e.uri === uri);
@@ -516,13 +515,14 @@ export class SendTransport extends Transport {
         await this.pc.setLocalDescription(offer);
         const mid = transceiver.mid;
         const offerMedia = parseSdp(offer.sdp).media.find((m) => m.mid === mid);
-        const remote = this.device._sendingParameters(kind, {remote: true, offerMedia});
+        const remote = this.device._sendingParameters(kind, {remote: true, offer: offer.sdp, mid});
+        if (!remote) throw new Error(`no codec for ${kind} in the offer`);
         if (kind === 'audio' && !codecOptions.opusNack) {
           remote.codecs[0].rtcpFeedback = remote.codecs[0].rtcpFeedback.filter((f) => f.type !== 'nack' || f.parameter);
         }
         this._answers.set(mid, {codecs: remote.codecs, headerExtensions: remote.headerExtensions, codecOptions});
         await this.pc.setRemoteDescription({type: 'answer', sdp: this._answerSdp()});
-        const rtpParameters = this._rtpParameters(kind, offerMedia, normalized, simulcast);
+        const rtpParameters = this._rtpParameters(kind, offer.sdp, offerMedia, normalized, simulcast);
         const {id} = (await this.onProduce?.({kind, rtpParameters, appData})) ?? {};
         if (typeof id !== 'string') throw new Error('INIT_PRODUCER answered without an id');
         return new Producer(this, {id, kind, track, transceiver, rtpParameters, appData, zeroRtpOnPause});
@@ -533,8 +533,8 @@ export class SendTransport extends Transport {
     });
   }
 
-  _rtpParameters(kind, offer, encodings, simulcast) {
-    const local = this.device._sendingParameters(kind, {offerMedia: offer});
+  _rtpParameters(kind, offerSdp, offer, encodings, simulcast) {
+    const local = this.device._sendingParameters(kind, {offer: offerSdp, mid: offer.mid});
     const cname = offer.ssrcs.find((s) => s.attribute === 'cname')?.value ?? '';
     if (!simulcast) {
       const ssrc = offer.ssrcs[0]?.ssrc;
