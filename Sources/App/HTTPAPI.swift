@@ -143,7 +143,8 @@ struct HTTPAPI: Sendable {
                 + "\"remoteAddress\":\(JSONText.string(channel.remoteAddress)),"
                 + "\"sessionsStats\":{\"count\":\(sessions(channel.uuid).count),\"cameraCount\":\(sessions(channel.uuid).cameraCount),"
                 + "\"screenCount\":\(sessions(channel.uuid).screenCount),"
-                + "\"incomingBitRate\":{\"audio\":0,\"camera\":0,\"screen\":0,\"total\":0}},"
+                + "\"incomingBitRate\":{\"audio\":\(sessions(channel.uuid).audioBitrate),\"camera\":\(sessions(channel.uuid).cameraBitrate),"
+                + "\"screen\":\(sessions(channel.uuid).screenBitrate),\"total\":\(sessions(channel.uuid).totalBitrate)}},"
                 + "\"webRtcEnabled\":\(channel.webRTC)}"
         }
         return "[" + objects.joined(separator: ",") + "]"

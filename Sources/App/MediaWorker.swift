@@ -22,22 +22,23 @@ final class MediaWorker: @unchecked Sendable {
     private var hub: SessionHub
     private let router: MediaRouter
     private var addresses: [ICETuple: SocketAddress] = [:]
-    /// Media-plane records until forwarding exists: producers and consumers by id.
+    /// Producers by id (their channel and type, for statistics).
     private var producers: [String: ProducerSpec] = [:]
-    private var consumers: [String: ConsumerSpec] = [:]
     private let origin = ContinuousClock.now
     private var tick: RepeatedTask?
     /// SSLKEYLOGFILE, when set: NSS key-log lines so Wireshark can decrypt DTLS.
     private let keyLog: FileHandle?
     /// Session counts last published to the HTTP side.
     private var publishedStats: [String: ChannelSessionStats] = [:]
+    private var nextStatsPublication: Duration = .zero
 
     init(index: Int, loop: any EventLoop, webSocket: WebSocketState, dtlsContext: DTLSContext) {
         self.index = index
         self.loop = loop
         self.webSocket = webSocket
         self.dtlsContext = dtlsContext
-        self.router = MediaRouter(dtlsContext: dtlsContext)
+        self.router = MediaRouter(dtlsContext: dtlsContext,
+                                  clock: NTPClock(unixTimeAtOrigin: .nanoseconds(Int64(Date().timeIntervalSince1970 * 1e9))))
         self.keyLog = ProcessInfo.processInfo.environment["SSLKEYLOGFILE"].flatMap { path in
             if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
             let handle = FileHandle(forWritingAtPath: path)
@@ -118,6 +119,15 @@ final class MediaWorker: @unchecked Sendable {
                 cameraCount: sessions.filter { $0.info.contains { $0.key == "isCameraOn" && $0.value } }.count,
                 screenCount: sessions.filter { $0.info.contains { $0.key == "isScreenSharingOn" && $0.value } }.count)
         }
+        let now = self.now
+        for producer in producers.values where stats[producer.channel] != nil {
+            let bps = router.producerFirstStreamBitrate(producer.id, now: now)
+            switch producer.type {
+            case "audio": stats[producer.channel]!.audioBitrate += bps
+            case "camera": stats[producer.channel]!.cameraBitrate += bps
+            default: stats[producer.channel]!.screenBitrate += bps
+            }
+        }
         return stats
     }
 
@@ -148,8 +158,9 @@ final class MediaWorker: @unchecked Sendable {
 
     private func perform(_ command: MediaCommand) {
         switch command {
-        case .createTransport(let id, let credentials, _, _):
+        case .createTransport(let id, let credentials, let maxIncoming, let maxOutgoing):
             router.createTransport(id, credentials: credentials)
+            router.setBitrateLimits(id, maxIncoming: maxIncoming, maxOutgoing: maxOutgoing, now: now)
         case .connectTransport(let id, let role, let fingerprints):
             do {
                 try router.connectTransport(id, remoteRole: role, fingerprints: fingerprints, now: now)
@@ -158,12 +169,28 @@ final class MediaWorker: @unchecked Sendable {
             }
         case .closeTransport(let id):
             router.closeTransport(id)
-        case .createProducer(let spec): producers[spec.id] = spec
-        case .closeProducer(let id): producers[id] = nil
-        case .setProducerPaused: break
-        case .createConsumer(let spec): consumers[spec.id] = spec
-        case .setConsumerActive: break
-        case .closeConsumer(let id): consumers[id] = nil
+        case .createProducer(let spec):
+            do {
+                try router.createProducer(id: spec.id, transport: spec.transport, kind: spec.kind, parameters: spec.parameters, mapping: spec.mapping)
+                producers[spec.id] = spec
+            } catch {
+                logger.warning("producer \(spec.id): \(error)")
+            }
+        case .closeProducer(let id):
+            router.closeProducer(id)
+            producers[id] = nil
+        case .setProducerPaused(let id, let paused):
+            router.setProducerPaused(id, paused, now: now)
+        case .createConsumer(let spec):
+            do {
+                try router.createConsumer(id: spec.id, transport: spec.transport, producerID: spec.producerID, parameters: spec.parameters)
+            } catch {
+                logger.warning("consumer \(spec.id): \(error)")
+            }
+        case .setConsumerActive(let id, let active):
+            router.setConsumerActive(id, active, now: now)
+        case .closeConsumer(let id):
+            router.closeConsumer(id)
         }
     }
 
@@ -203,6 +230,10 @@ final class MediaWorker: @unchecked Sendable {
 
     private func onTick() {
         let now = self.now
+        if now >= nextStatsPublication {
+            nextStatsPublication = now + .seconds(1)
+            publishStats()
+        }
         if let deadline = hub.nextDeadline, deadline <= now { apply(hub.handleTimeout(now: now)) }
         if let deadline = router.nextDeadline(now: now), deadline <= now {
             router.handleTimeout(now: now)
@@ -225,6 +256,11 @@ struct ChannelSessionStats: Sendable, Equatable {
     var count = 0
     var cameraCount = 0
     var screenCount = 0
+    /// Incoming bitrates (bps) by producer type.
+    var audioBitrate = 0
+    var cameraBitrate = 0
+    var screenBitrate = 0
+    var totalBitrate: Int { audioBitrate + cameraBitrate + screenBitrate }
 }
 
 extension ICETuple {

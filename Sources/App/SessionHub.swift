@@ -377,7 +377,7 @@ struct SessionHub {
         session.producers[type] = producer
         if let key = type.infoKey { session.setInfo(key, true) }
         sessions[connection] = session
-        out.append(.media(.createProducer(ProducerSpec(id: producer.id, transport: cts, kind: kind, type: type.rawValue,
+        out.append(.media(.createProducer(ProducerSpec(id: producer.id, channel: session.channel, transport: cts, kind: kind, type: type.rawValue,
                                                       parameters: parameters, mapping: mapping, consumable: consumable))))
         log.append("session \(describe(connection)) produces \(type.rawValue) (\(ORTC.producerType(parameters)))")
         for other in others(of: connection) { out += consume(owner: connection, into: other, now: now) }
@@ -699,6 +699,7 @@ extension SessionHub.Session {
 /// A producer as the media plane needs it.
 struct ProducerSpec: Equatable, Sendable {
     let id: String
+    let channel: String
     let transport: TransportID
     let kind: MediaKind
     let type: String

@@ -125,16 +125,19 @@ let signalSources = [
     },
     // 29: prints server stats.
     onSignal(SIGIO) {
-        let channels = state.api.withLock { $0.registry.channels }
+        let (channels, stats) = state.api.withLock { ($0.registry.channels, $0.sessionStats) }
+        var total = 0
         for channel in channels {
-            serverLogger.info("Channel \(channel.uuid): 0 sessions")
-            serverLogger.info("-- audio: 0 bps")
-            serverLogger.info("-- camera: 0 bps")
-            serverLogger.info("-- screen: 0 bps")
-            serverLogger.info("-- total: 0 bps")
+            let s = stats[channel.uuid] ?? ChannelSessionStats()
+            total += s.totalBitrate
+            serverLogger.info("Channel \(channel.uuid): \(s.count) sessions")
+            serverLogger.info("-- audio: \(s.audioBitrate) bps")
+            serverLogger.info("-- camera: \(s.cameraBitrate) bps")
+            serverLogger.info("-- screen: \(s.screenBitrate) bps")
+            serverLogger.info("-- total: \(s.totalBitrate) bps")
         }
         serverLogger.info("\(channels.count) channels total")
-        serverLogger.info("Global incoming bitrate: 0 bps")
+        serverLogger.info("Global incoming bitrate: \(total) bps")
     },
 ]
 withExtendedLifetime(signalSources) {

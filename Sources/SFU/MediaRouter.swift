@@ -35,8 +35,20 @@ public final class MediaRouter {
     /// Transports created from now on emit plaintext copies of their RTP/RTCP (the debugging tap).
     public var tapsPlaintext = false
 
-    public init(dtlsContext: DTLSContext) {
+    // Media state (MediaRouter+Media.swift).
+    var producers: [String: ProducerState] = [:]
+    var consumers: [String: ConsumerState] = [:]
+    var media: [TransportID: TransportMedia] = [:]
+    let clock: NTPClock
+    var random: any RandomNumberGenerator
+
+    /// A router whose transports use `dtlsContext`; `clock` anchors NTP times of sender reports to the
+    /// caller's time origin; `random` picks initial sequence numbers and RTCP sender SSRCs.
+    public init(dtlsContext: DTLSContext, clock: NTPClock = NTPClock(unixTimeAtOrigin: .zero),
+                random: any RandomNumberGenerator = SystemRandomNumberGenerator()) {
         self.dtlsContext = dtlsContext
+        self.clock = clock
+        self.random = random
     }
 
     /// Number of live transports.
@@ -51,6 +63,7 @@ public final class MediaRouter {
         let transport = WebRtcTransport(iceCredentials: credentials, dtlsContext: dtlsContext)
         transport.tapsPlaintext = tapsPlaintext
         transports[id] = transport
+        media[id] = TransportMedia(rtcpSSRC: SSRC(UInt32.random(in: 1...UInt32.max, using: &random)))
         demux.add(id, usernameFragment: credentials.usernameFragment)
     }
 
@@ -65,6 +78,9 @@ public final class MediaRouter {
     /// Closes a transport (DTLS close_notify to the peer) and forgets it.
     public func closeTransport(_ id: TransportID) {
         guard let transport = transports.removeValue(forKey: id) else { return }
+        for producer in media[id]?.producers ?? [] { closeProducer(producer.id) }
+        for consumer in media[id]?.consumers ?? [] { closeConsumer(consumer.id) }
+        media[id] = nil
         transport.close()
         drain(id, transport)
         demux.remove(id)
@@ -78,16 +94,17 @@ public final class MediaRouter {
         transport.handle(datagram, from: source, now: now)
         let valid = transport.ice.isValid(source)
         if valid { demux.bind(source, to: id) }
-        drain(id, transport)
+        drain(id, transport, now: now)
         return valid
     }
 
-    /// The earliest deadline of any transport.
+    /// The earliest deadline of any transport or media timer.
     public func nextDeadline(now: Duration) -> Duration? {
         var earliest: Duration?
         for transport in transports.values {
             if let d = transport.nextDeadline(now: now), earliest.map({ d < $0 }) ?? true { earliest = d }
         }
+        if let d = mediaDeadline(now: now), earliest.map({ d < $0 }) ?? true { earliest = d }
         return earliest
     }
 
@@ -96,19 +113,38 @@ public final class MediaRouter {
         for (id, transport) in transports {
             if let deadline = transport.nextDeadline(now: now), deadline <= now {
                 transport.handleTimeout(now: now)
-                drain(id, transport)
+                drain(id, transport, now: now)
             }
         }
+        handleMediaTimeout(now: now)
+    }
+
+    /// Protects and queues an RTP packet on transport `id`.
+    @discardableResult
+    func send(rtp packet: RTPPacket, on id: TransportID, now: Duration) -> Bool {
+        guard let transport = transports[id], transport.sendRTP(packet) else { return false }
+        if transport.tapsPlaintext { drain(id, transport, now: now) } else { while let t = transport.pollTransmit() { transmits.append(t) } }
+        return true
+    }
+
+    /// Protects and queues an RTCP compound on transport `id`.
+    @discardableResult
+    func send(rtcp packets: [RTCPPacket], on id: TransportID, now: Duration) -> Bool {
+        guard !packets.isEmpty, let transport = transports[id], transport.sendRTCP(packets) else { return false }
+        if transport.tapsPlaintext { drain(id, transport, now: now) } else { while let t = transport.pollTransmit() { transmits.append(t) } }
+        return true
     }
 
     public func pollTransmit() -> Transmit? { transmits.popFirst() }
     public func pollEvent() -> MediaRouterEvent? { events.popFirst() }
 
-    private func drain(_ id: TransportID, _ transport: WebRtcTransport) {
+    private func drain(_ id: TransportID, _ transport: WebRtcTransport, now: Duration = .zero) {
         while let event = transport.pollEvent() {
             switch event {
-            case .rtp, .rtcp:
-                break   // media routing: producers and consumers
+            case .rtp(let packet):
+                receivedRTP(packet, on: id, now: now)
+            case .rtcp(let packets):
+                receivedRTCP(packets, on: id, now: now)
             case .dropped:
                 if reportsDrops { events.append(.transport(id, event)) }
             default:

@@ -25,8 +25,10 @@ import Testing
         var receivedRTCP: [[RTCPPacket]] = []
         var failure: DTLSError?
 
-        init(role: DTLSRole, serverFingerprint: DTLSFingerprint, certificate: DTLSCertificate, icePassword: String = serverICE.password) throws {
-            ice = ICEControllingAgent(local: peerICE, remote: ICECredentials(usernameFragment: serverICE.usernameFragment, password: icePassword), tieBreaker: 7)
+        init(role: DTLSRole, serverFingerprint: DTLSFingerprint, certificate: DTLSCertificate, icePassword: String? = nil,
+             serverICE: ICECredentials = WebRtcTransportTests.serverICE) throws {
+            ice = ICEControllingAgent(local: peerICE, remote: ICECredentials(usernameFragment: serverICE.usernameFragment,
+                                                                            password: icePassword ?? serverICE.password), tieBreaker: 7)
             dtls = try DTLSConnection(context: try DTLSContext(certificate: certificate), role: role, remoteFingerprints: [serverFingerprint])
         }
 
