@@ -56,7 +56,7 @@ let package = Package(
         // Composition and the server.
         .target(name: "SFU", dependencies: ["ICE", "STUN", "DTLS", "RTP", "SRTP", "RTCP", "SCTP", "RTCBase", nioCore]),
         .executableTarget(name: "App", dependencies: [
-            "SFU", "RTCBase",
+            "SFU", "RTCBase", "ICE", "STUN", "DTLS", "PacketCapture",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -52,5 +52,11 @@ let package = Package(
             path: "Benchmarks/RTCBaseBenchmarks",
             plugins: plugin
         ),
+        .executableTarget(
+            name: "LossRecoveryBenchmarks",
+            dependencies: bench + [.product(name: "SFU", package: "swift-sfu"), .product(name: "RTP", package: "swift-sfu")],
+            path: "Benchmarks/LossRecoveryBenchmarks",
+            plugins: plugin
+        ),
     ]
 )

@@ -99,6 +99,17 @@ struct ChannelRegistry: Sendable {
         return channel
     }
 
+    /// A channel's session count changed: more than one session clears its close timer, one or none
+    /// re-arms it (odoo/sfu `Channel`: 60 minutes).
+    mutating func sessionCountChanged(uuid: String, count: Int, nowMilliseconds: Int64) {
+        guard channelsByUUID[uuid] != nil else { return }
+        if count > 1 {
+            channelsByUUID[uuid]!.closeDeadlineMilliseconds = nil
+        } else if channelsByUUID[uuid]!.closeDeadlineMilliseconds == nil {
+            channelsByUUID[uuid]!.closeDeadlineMilliseconds = nowMilliseconds + Self.emptyChannelTimeoutMilliseconds
+        }
+    }
+
     /// Closes every channel whose close timer has fired at `nowMilliseconds`; returns them.
     mutating func expire(nowMilliseconds: Int64) -> [ChannelRecord] {
         let due = channels.filter { ($0.closeDeadlineMilliseconds ?? .max) <= nowMilliseconds }

@@ -187,3 +187,20 @@ struct Configuration: Equatable, Sendable {
         self.logColor = value("LOG_COLOR") != nil ? true : nil
     }
 }
+
+extension Configuration {
+    /// `producerOptionsByKind` of INIT_TRANSPORTS (odoo/sfu `config.rtc.producerOptionsByKind`, spec §5.2):
+    /// three simulcast encodings at /4, /2, ×1 of MAX_VIDEO_BITRATE, and twice it as the Google max bitrate.
+    var producerOptionsByKind: JSONValue {
+        let base: [String: JSONValue] = ["stopTracks": false, "disableTrackOnPause": false, "zeroRtpOnPause": true]
+        var video = base
+        video["codecOptions"] = .object([
+            "videoGoogleMinBitrate": .number(1000), "videoGoogleStartBitrate": .number(1_000_000),
+            "videoGoogleMaxBitrate": .number(Double(2 * maxVideoBitrate)),
+        ])
+        video["encodings"] = .array([(4, maxVideoBitrate / 4), (2, maxVideoBitrate / 2), (1, maxVideoBitrate)].map {
+            .object(["scaleResolutionDownBy": .number(Double($0.0)), "maxBitrate": .number(Double($0.1))])
+        })
+        return .object(["audio": .object(base), "video": .object(video)])
+    }
+}

@@ -67,6 +67,8 @@ struct HTTPAPI: Sendable {
     let proxy: Bool
     let globalVerifier: JWTVerifier
     var registry = ChannelRegistry()
+    /// Session counts per channel, published by the workers (`/v1/stats` `sessionsStats`).
+    var sessionStats: [String: ChannelSessionStats] = [:]
     /// Sessions `/v1/disconnect` asked to kick (channel uuid, session id), for the WebSocket layer to
     /// close with 4108; taken with ``takeKicks()``.
     private(set) var kicks: [(channel: String, sessionID: JSONValue)] = []
@@ -133,12 +135,16 @@ struct HTTPAPI: Sendable {
         return (response, log)
     }
 
+    private func sessions(_ uuid: String) -> ChannelSessionStats { sessionStats[uuid] ?? ChannelSessionStats() }
+
     private func statsJSON() -> String {
         let objects = registry.channels.map { channel in
             "{\"createDate\":\(JSONText.string(channel.createDate)),\"uuid\":\(JSONText.string(channel.uuid)),"
                 + "\"remoteAddress\":\(JSONText.string(channel.remoteAddress)),"
-                + "\"sessionsStats\":{\"count\":0,\"cameraCount\":0,\"screenCount\":0,"
-                + "\"incomingBitRate\":{\"audio\":0,\"camera\":0,\"screen\":0,\"total\":0}},"
+                + "\"sessionsStats\":{\"count\":\(sessions(channel.uuid).count),\"cameraCount\":\(sessions(channel.uuid).cameraCount),"
+                + "\"screenCount\":\(sessions(channel.uuid).screenCount),"
+                + "\"incomingBitRate\":{\"audio\":\(sessions(channel.uuid).audioBitrate),\"camera\":\(sessions(channel.uuid).cameraBitrate),"
+                + "\"screen\":\(sessions(channel.uuid).screenBitrate),\"total\":\(sessions(channel.uuid).totalBitrate)}},"
                 + "\"webRtcEnabled\":\(channel.webRTC)}"
         }
         return "[" + objects.joined(separator: ",") + "]"

@@ -11,6 +11,8 @@ final class ServerState: Sendable {
     let httpLogger: Logger
     /// Closes sessions `/v1/disconnect` kicked (set by the WebSocket layer).
     let kickHandler = Mutex<(@Sendable ([(channel: String, sessionID: JSONValue)]) -> Void)?>(nil)
+    /// Closes the sessions of a channel that was closed (set by the WebSocket layer).
+    let channelClosedHandler = Mutex<(@Sendable (String) -> Void)?>(nil)
 
     init(api: HTTPAPI, httpLogger: Logger) {
         self.api = Mutex(api)
@@ -36,17 +38,36 @@ final class ServerState: Sendable {
         return response
     }
 
+    /// A worker's channels changed session counts: `/v1/stats` figures and the empty-channel timers follow.
+    func sessionsChanged(_ stats: [String: ChannelSessionStats]) {
+        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        api.withLock { api in
+            for (uuid, s) in stats {
+                api.sessionStats[uuid] = s.count > 0 ? s : nil
+                api.registry.sessionCountChanged(uuid: uuid, count: s.count, nowMilliseconds: now)
+            }
+        }
+    }
+
     /// Closes channels whose empty-channel timer fired.
     func expireChannels() {
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         let closed = api.withLock { $0.registry.expire(nowMilliseconds: now) }
-        for channel in closed { httpLogger.info("channel \(channel.uuid) closed (timeout)") }
+        let handler = channelClosedHandler.withLock { $0 }
+        for channel in closed {
+            httpLogger.info("channel \(channel.uuid) closed (timeout)")
+            handler?(channel.uuid)
+        }
     }
 
     /// Closes every channel (shutdown, SIGALRM soft reset).
     func closeAllChannels() {
         let closed = api.withLock { $0.registry.closeAll() }
-        for channel in closed { httpLogger.info("channel \(channel.uuid) closed") }
+        let handler = channelClosedHandler.withLock { $0 }
+        for channel in closed {
+            httpLogger.info("channel \(channel.uuid) closed")
+            handler?(channel.uuid)
+        }
     }
 }
 

@@ -38,15 +38,18 @@ final class WSConnection: Sendable {
     }
 }
 
-/// The WebSocket side of the server: connections and the session hub, shared by all event loops.
+/// The WebSocket side of the server: connections (any thread) and the workers that own the channels.
 final class WebSocketState: Sendable {
     let api: ServerState
-    let hub = Mutex(SessionHub())
     let connections = Mutex([UInt64: WSConnection]())
     let nextID = Atomic<UInt64>(1)
     let channelSize: Int
     let maxFrameSize: Int
     let logger = Logger(label: "WS")
+    /// The media workers; set once at startup, before the listener accepts connections.
+    let workers = Mutex<[MediaWorker]>([])
+    /// Which worker owns each live channel (assigned at the first join, least loaded first).
+    private let assignment = Mutex<[String: Int]>([:])
 
     init(api: ServerState, channelSize: Int, maxFrameSize: Int) {
         self.api = api
@@ -60,26 +63,43 @@ final class WebSocketState: Sendable {
         return c
     }
 
-    /// Carries out what the hub decided.
-    func perform(_ outputs: [SessionHub.Output]) {
-        for o in outputs {
-            switch o {
-            case .send(let id, let text): connections.withLock { $0[id] }?.send(text)
-            case .close(let id, let code): connections.withLock { $0[id] }?.close(code)
-            }
+    func connection(_ id: UInt64) -> WSConnection? { connections.withLock { $0[id] } }
+
+    /// The worker that owns `channel` (assigning one if needed).
+    func worker(for channel: String) -> MediaWorker? {
+        let workers = self.workers.withLock { $0 }
+        guard !workers.isEmpty else { return nil }
+        let index = assignment.withLock { assignment -> Int in
+            if let i = assignment[channel] { return i }
+            var load = [Int](repeating: 0, count: workers.count)
+            for i in assignment.values { load[i] += 1 }
+            let i = load.indices.min { load[$0] < load[$1] }!
+            assignment[channel] = i
+            return i
+        }
+        return workers[index]
+    }
+
+    /// The channel was closed: its sessions are closed with 4108 and it is unassigned.
+    func channelClosed(_ channel: String) {
+        let index = assignment.withLock { $0.removeValue(forKey: channel) }
+        guard let index, let worker = workers.withLock({ $0.indices.contains(index) ? $0[index] : nil }) else { return }
+        worker.loop.execute { worker.closeChannel(channel) }
+    }
+
+    /// Closes sessions `/v1/disconnect` kicked.
+    func kick(_ sessions: [(channel: String, sessionID: JSONValue)]) {
+        for (channel, id) in sessions {
+            logger.info("kicking session \(id.jsonText) of channel \(channel)")
+            guard let worker = worker(for: channel) else { continue }
+            worker.loop.execute { worker.kick(channel: channel, sessionID: id) }
         }
     }
 
-    /// Closes the sessions `/v1/disconnect` kicked.
-    func kick(_ sessions: [(channel: String, sessionID: JSONValue)]) {
-        let outputs = hub.withLock { hub in sessions.flatMap { hub.kick(channel: $0.channel, sessionID: $0.sessionID) } }
-        for (channel, id) in sessions { logger.info("kicking session \(id.jsonText) of channel \(channel)") }
-        perform(outputs)
-    }
-
-    func disconnected(_ connection: WSConnection) {
+    func disconnected(_ connection: WSConnection, worker: MediaWorker?) {
         connections.withLock { _ = $0.removeValue(forKey: connection.id) }
-        perform(hub.withLock { $0.leave(connection: connection.id) })
+        guard let worker else { return }
+        worker.loop.execute { worker.disconnected(connection.id) }
     }
 }
 
@@ -94,6 +114,8 @@ final class WSSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var authenticated = false
     private var authTimer: Scheduled<Void>?
     private var fragments: ByteBuffer?
+    /// The worker of the channel this connection joined.
+    private var worker: MediaWorker?
 
     init(state: WebSocketState) { self.state = state }
 
@@ -108,7 +130,7 @@ final class WSSessionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         authTimer?.cancel()
-        if let connection { state.disconnected(connection) }
+        if let connection { state.disconnected(connection, worker: worker) }
         context.fireChannelInactive()
     }
 
@@ -147,15 +169,21 @@ final class WSSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             case .success(let accepted):
                 authenticated = true
                 connection.send("")   // the acknowledgement: the first frame, never a bus frame
-                let outputs = state.hub.withLock {
-                    $0.join(channel: accepted.channelUUID, sessionID: accepted.sessionID, connection: connection.id, capacity: state.channelSize)
+                guard let worker = state.worker(for: accepted.channelUUID) else {
+                    connection.close(.error)
+                    return
                 }
+                self.worker = worker
+                let webRTC = state.api.api.withLock { $0.registry.channel(uuid: accepted.channelUUID)?.webRTC } ?? true
                 state.logger.info("session \(accepted.sessionID.jsonText) joined channel \(accepted.channelUUID)")
-                state.perform(outputs)
+                let capacity = state.channelSize, channel = accepted.channelUUID, sessionID = accepted.sessionID, id = connection.id
+                worker.loop.execute { worker.join(channel: channel, sessionID: sessionID, connection: id, capacity: capacity, webRTC: webRTC) }
             }
             return
         }
-        state.perform(state.hub.withLock { $0.handleFrame(bytes, from: connection.id) })
+        guard let worker else { return }
+        let id = connection.id
+        worker.loop.execute { worker.frame(bytes, from: id) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -1,8 +1,10 @@
+import DTLS
 import Dispatch
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import SFU
 
 // The `sfu` executable: `sfu` starts the server from the environment (like odoo/sfu's `npm run start`),
 // `sfu --help` documents every variable, `sfu --version` prints the version.
@@ -41,20 +43,43 @@ LoggingSystem.bootstrap { label in
 let serverLogger = Logger(label: "SERVER")
 let state = ServerState(api: HTTPAPI(configuration: configuration), httpLogger: Logger(label: "HTTP"))
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let workerGroup = MultiThreadedEventLoopGroup(numberOfThreads: configuration.numWorkers)
 
 let listener: any NIOCore.Channel
+let webSocket: WebSocketState
 do {
     Logger(label: "AUTH").info("auth key set")
     Logger(label: "HTTP").info("starting...")
     // MAX_BUF_IN bounds incoming WebSocket frames when set; 0 (the default) means 1 MiB.
-    let webSocket = WebSocketState(api: state, channelSize: configuration.channelSize,
+    webSocket = WebSocketState(api: state, channelSize: configuration.channelSize,
                                    maxFrameSize: configuration.maxBufIn > 0 ? configuration.maxBufIn : 1 << 20)
     state.kickHandler.withLock { $0 = { [webSocket] kicks in webSocket.kick(kicks) } }
+    state.channelClosedHandler.withLock { $0 = { [webSocket] uuid in webSocket.channelClosed(uuid) } }
+    // One DTLS certificate for the whole server (mediasoup: one per worker process), its fingerprints
+    // listed as mediasoup lists them; the router capabilities are the same for every channel.
+    let certificate = try DTLSCertificate.generate(commonName: "odoo-sfu")
+    let dtlsContext = try DTLSContext(certificate: certificate, keyLogging: ProcessInfo.processInfo.environment["SSLKEYLOGFILE"] != nil)
+    let environment = SessionHub.Environment(
+        routerCapabilities: ORTC.routerCapabilities(audioCodecs: configuration.audioCodecs, videoCodecs: configuration.videoCodecs),
+        producerOptionsByKind: configuration.producerOptionsByKind,
+        announcedAddress: configuration.publicIP, udpPort: 0, tcpPort: nil,
+        fingerprints: ["sha-1", "sha-224", "sha-256", "sha-384", "sha-512"].compactMap { certificate.fingerprint(algorithm: $0) },
+        maxBitrateIn: configuration.maxBitrateIn, maxBitrateOut: configuration.maxBitrateOut)
+    var workers: [MediaWorker] = []
+    for (index, loop) in workerGroup.makeIterator().enumerated() {
+        let worker = MediaWorker(index: index, loop: loop, webSocket: webSocket, dtlsContext: dtlsContext)
+        try worker.start(host: configuration.rtcInterface, ports: configuration.rtcMinPort...configuration.rtcMaxPort,
+                         offset: index * max(1, (configuration.rtcMaxPort - configuration.rtcMinPort + 1) / configuration.numWorkers),
+                         environment: environment)
+        Logger(label: "RTC").info("worker \(index) listening on udp \(configuration.rtcInterface):\(worker.udpPort)")
+        workers.append(worker)
+    }
+    webSocket.workers.withLock { [workers] in $0 = workers }
     listener = try HTTPServer.start(host: configuration.httpInterface, port: configuration.port,
                                     state: state, webSocket: webSocket, group: group)
     Logger(label: "HTTP").info("http listening at \(configuration.httpInterface):\(configuration.port)")
 } catch {
-    serverLogger.error("failed to listen on \(configuration.httpInterface):\(configuration.port): \(error)")
+    serverLogger.error("failed to start: \(error)")
     exit(1)
 }
 serverLogger.info("ready - PID: \(getpid())")
@@ -68,10 +93,20 @@ func onSignal(_ number: Int32, _ handler: @escaping @Sendable () -> Void) -> any
     return source
 }
 
+/// Closes every session with `code` on every worker and waits for the close frames to be queued.
+func closeAllSessions(_ code: WSCloseCode) {
+    for worker in webSocket.workers.withLock({ $0 }) {
+        try? worker.loop.submit { worker.closeAll(code: code) }.wait()
+    }
+}
+
 let shutdown: @Sendable () -> Void = {
+    closeAllSessions(.clean)   // odoo/sfu closeAllWebSockets: 1000
+    Thread.sleep(forTimeInterval: 0.1)   // let the close frames leave before the loops stop
     state.closeAllChannels()
     try? listener.close().wait()
     try? group.syncShutdownGracefully()
+    try? workerGroup.syncShutdownGracefully()
     serverLogger.info("cleanup complete")
     exit(0)
 }
@@ -90,16 +125,19 @@ let signalSources = [
     },
     // 29: prints server stats.
     onSignal(SIGIO) {
-        let channels = state.api.withLock { $0.registry.channels }
+        let (channels, stats) = state.api.withLock { ($0.registry.channels, $0.sessionStats) }
+        var total = 0
         for channel in channels {
-            serverLogger.info("Channel \(channel.uuid): 0 sessions")
-            serverLogger.info("-- audio: 0 bps")
-            serverLogger.info("-- camera: 0 bps")
-            serverLogger.info("-- screen: 0 bps")
-            serverLogger.info("-- total: 0 bps")
+            let s = stats[channel.uuid] ?? ChannelSessionStats()
+            total += s.totalBitrate
+            serverLogger.info("Channel \(channel.uuid): \(s.count) sessions")
+            serverLogger.info("-- audio: \(s.audioBitrate) bps")
+            serverLogger.info("-- camera: \(s.cameraBitrate) bps")
+            serverLogger.info("-- screen: \(s.screenBitrate) bps")
+            serverLogger.info("-- total: \(s.totalBitrate) bps")
         }
         serverLogger.info("\(channels.count) channels total")
-        serverLogger.info("Global incoming bitrate: 0 bps")
+        serverLogger.info("Global incoming bitrate: \(total) bps")
     },
 ]
 withExtendedLifetime(signalSources) {

@@ -28,6 +28,20 @@ public enum WebRtcTransportEvent: Sendable {
     case dropped(reason: String)
     /// An NSS key-log line for SSLKEYLOGFILE.
     case keyLog(String)
+    /// A copy of an RTP or RTCP packet in the clear, received (after SRTP) or sent (before SRTP), when
+    /// ``WebRtcTransport/tapsPlaintext`` is on (the plaintext debugging tap).
+    case plaintext(PlaintextPacket)
+}
+
+/// An RTP or RTCP packet in the clear, as the plaintext tap records it.
+public struct PlaintextPacket: Sendable {
+    /// Received from the peer, or sent to it.
+    public enum Direction: Sendable, Hashable { case inbound, outbound }
+    public var direction: Direction
+    /// The peer's end of the 5-tuple.
+    public var remote: ICETuple
+    /// The packet bytes (decrypted RTP/RTCP).
+    public var bytes: ByteBuffer
 }
 
 /// One peer's secure transport, mediasoup `WebRtcTransport`-style: ICE-lite (answers checks, learns
@@ -42,8 +56,11 @@ public enum WebRtcTransportEvent: Sendable {
 /// has verified the peer's fingerprint.
 public final class WebRtcTransport {
     public let ice: ICELiteAgent
-    public let dtls: DTLSConnection
-    public let dtlsRole: DTLSRole
+    /// The DTLS connection, created by ``connect(remoteRole:fingerprints:now:)``.
+    public private(set) var dtls: DTLSConnection?
+    /// Our DTLS role, decided by ``connect(remoteRole:fingerprints:now:)``.
+    public private(set) var dtlsRole: DTLSRole?
+    private let dtlsContext: DTLSContext
     private var srtpIn: SRTPSession?
     private var srtpOut: SRTPSession?
     // Ring buffers: a burst of packets is drained in O(1) per item.
@@ -56,15 +73,60 @@ public final class WebRtcTransport {
         public var rtpSent = 0, rtcpSent = 0, srtpFailures = 0, droppedUnknownSource = 0, droppedGarbage = 0
     }
     public private(set) var counters = Counters()
+    /// Emit ``WebRtcTransportEvent/plaintext(_:)`` copies of every packet in the clear (off by default).
+    public var tapsPlaintext = false
 
     /// The negotiated SRTP profile once DTLS is connected.
     public private(set) var srtpProfile: SRTPProfile?
 
-    public init(iceCredentials: ICECredentials, dtlsContext: DTLSContext, dtlsRole: DTLSRole,
-                remoteFingerprints: [DTLSFingerprint]) throws(DTLSError) {
+    /// A transport that answers ICE checks at once; DTLS starts after ``connect(remoteRole:fingerprints:now:)``
+    /// (mediasoup's `WebRtcTransport` before `connect()`: DTLS datagrams are dropped until then).
+    public init(iceCredentials: ICECredentials, dtlsContext: DTLSContext) {
         ice = ICELiteAgent(credentials: iceCredentials)
-        dtls = try DTLSConnection(context: dtlsContext, role: dtlsRole, remoteFingerprints: remoteFingerprints)
-        self.dtlsRole = dtlsRole
+        self.dtlsContext = dtlsContext
+    }
+
+    /// A transport already connected in `dtlsRole` (tests and probes that know the peer up front).
+    public convenience init(iceCredentials: ICECredentials, dtlsContext: DTLSContext, dtlsRole: DTLSRole,
+                            remoteFingerprints: [DTLSFingerprint]) throws(DTLSError) {
+        self.init(iceCredentials: iceCredentials, dtlsContext: dtlsContext)
+        try startDTLS(role: dtlsRole, fingerprints: remoteFingerprints, now: .zero)
+    }
+
+    /// The peer's DTLS role as it signals it (mediasoup `DtlsParameters.role`).
+    public enum RemoteDTLSRole: String, Sendable, Hashable {
+        case client, server, auto
+        /// Our role opposite the peer's: a `client` peer makes us server; `server` or `auto` makes us client
+        /// (mediasoup's rule).
+        public var localRole: DTLSRole { self == .client ? .server : .client }
+    }
+
+    /// Why ``connect(remoteRole:fingerprints:now:)`` refused.
+    public enum ConnectError: Error, Hashable, Sendable {
+        /// `connect` was called before (mediasoup: "connect() already called").
+        case alreadyConnected
+        /// The signalled fingerprint list is empty.
+        case noFingerprints
+        /// DTLS could not be set up.
+        case dtls(DTLSError)
+    }
+
+    /// Starts DTLS against the peer's signalled role and certificate fingerprints. As DTLS client the
+    /// handshake begins as soon as ICE has a valid tuple (now, if it already has one).
+    public func connect(remoteRole: RemoteDTLSRole, fingerprints: [DTLSFingerprint], now: Duration) throws(ConnectError) {
+        guard dtls == nil else { throw .alreadyConnected }
+        guard !fingerprints.isEmpty else { throw .noFingerprints }
+        do { try startDTLS(role: remoteRole.localRole, fingerprints: fingerprints, now: now) } catch { throw .dtls(error) }
+    }
+
+    private func startDTLS(role: DTLSRole, fingerprints: [DTLSFingerprint], now: Duration) throws(DTLSError) {
+        let connection = try DTLSConnection(context: dtlsContext, role: role, remoteFingerprints: fingerprints)
+        dtls = connection
+        dtlsRole = role
+        if role == .client && (ice.state == .connected || ice.state == .completed) {
+            connection.start(now: now)
+            drainDTLS()
+        }
     }
 
     /// Whether SRTP is ready in both directions.
@@ -83,6 +145,7 @@ public final class WebRtcTransport {
             drainICE(now: now)
         case .dtls:
             guard ice.isValid(source) else { return dropUnknown(source, "DTLS") }
+            guard let dtls else { return events.append(.dropped(reason: "DTLS from \(source) before connect")) }
             counters.dtlsReceived += 1
             dtls.handle(datagram: datagram, now: now)
             drainDTLS()
@@ -92,6 +155,7 @@ public final class WebRtcTransport {
             var b = datagram
             do {
                 try srtpIn.unprotectRTP(&b)
+                if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
                 let packet = try RTPPacket(parsing: b)
                 counters.rtpReceived += 1
                 events.append(.rtp(packet))
@@ -105,6 +169,7 @@ public final class WebRtcTransport {
             var b = datagram
             do {
                 try srtpIn.unprotectRTCP(&b)
+                if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
                 let (packets, _) = RTCPPacket.parseCompoundLeniently(b)
                 counters.rtcpReceived += 1
                 events.append(.rtcp(packets))
@@ -129,7 +194,7 @@ public final class WebRtcTransport {
             case .stateChanged(let s):
                 events.append(.iceStateChanged(s))
                 // As DTLS client, start the handshake once ICE works (mediasoup does the same).
-                if (s == .connected || s == .completed) && dtlsRole == .client {
+                if (s == .connected || s == .completed), dtlsRole == .client, let dtls, !dtls.isConnected {
                     dtls.start(now: now)
                     drainDTLS()
                 }
@@ -140,6 +205,7 @@ public final class WebRtcTransport {
     }
 
     private func drainDTLS() {
+        guard let dtls else { return }
         while let e = dtls.pollEvent() {
             switch e {
             case .connected(let result):
@@ -180,6 +246,7 @@ public final class WebRtcTransport {
     public func sendRTP(_ packet: RTPPacket) -> Bool {
         guard let srtpOut, let destination = ice.selectedTuple else { return false }
         var b = packet.bytes
+        if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .outbound, remote: destination, bytes: b))) }
         do { try srtpOut.protectRTP(&b) } catch { return false }
         counters.rtpSent += 1
         transmits.append(Transmit(destination: destination, bytes: b))
@@ -191,6 +258,7 @@ public final class WebRtcTransport {
     public func sendRTCP(_ packets: [RTCPPacket]) -> Bool {
         guard let srtpOut, let destination = ice.selectedTuple else { return false }
         var b = RTCPPacket.encodeCompound(packets)
+        if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .outbound, remote: destination, bytes: b))) }
         do { try srtpOut.protectRTCP(&b) } catch { return false }
         counters.rtcpSent += 1
         transmits.append(Transmit(destination: destination, bytes: b))
@@ -199,7 +267,7 @@ public final class WebRtcTransport {
 
     /// Closes DTLS (close_notify to the peer).
     public func close() {
-        dtls.close()
+        dtls?.close()
         drainDTLS()
     }
 
@@ -208,13 +276,13 @@ public final class WebRtcTransport {
 
     /// The earliest of ICE's consent deadline and DTLS's retransmission timer.
     public func nextDeadline(now: Duration) -> Duration? {
-        [ice.nextDeadline, dtls.nextTimeout(now: now)].compactMap { $0 }.min()
+        [ice.nextDeadline, dtls?.nextTimeout(now: now)].compactMap { $0 }.min()
     }
 
     public func handleTimeout(now: Duration) {
         ice.handleTimeout(now: now)
         drainICE(now: now)
-        dtls.handleTimeout(now: now)
+        dtls?.handleTimeout(now: now)
         drainDTLS()
     }
 }

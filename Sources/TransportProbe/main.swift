@@ -172,7 +172,7 @@ emit(params)
 while let line = readLine() {
     if line.hasPrefix("fingerprint ") {
         let fp = DTLSFingerprint(algorithm: "sha-256", value: String(line.dropFirst(12)))
-        try channel.eventLoop.submit { probe.transport.dtls.setRemoteFingerprints([fp]) }.wait()
+        try channel.eventLoop.submit { probe.transport.dtls?.setRemoteFingerprints([fp]) }.wait()
     } else if line == "stats" {
         let json = try channel.eventLoop.submit { () -> String in
             String(decoding: (try? JSONSerialization.data(withJSONObject: probe.summary)) ?? Data("{}".utf8), as: UTF8.self)

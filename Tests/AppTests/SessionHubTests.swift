@@ -1,5 +1,20 @@
 @testable import App
+import DTLS
+import ICE
+import SFU
 import Testing
+
+/// A reproducible generator (SplitMix64) so ids, SSRCs and ICE credentials are stable in tests.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
 
 @Suite struct SessionHubTests {
     static func frame(_ json: String) -> [UInt8] { Array(json.utf8) }
@@ -15,7 +30,7 @@ import Testing
         #expect(replaced == [.send(11, #"[{"message":{"name":"SESSION_LEAVE","payload":{"sessionId":1}}}]"#), .close(10, .kicked)])
         #expect(hub.join(channel: "c", sessionID: .string("1"), connection: 14, capacity: 3).isEmpty)
         #expect(hub.count(in: "c") == 3)
-        #expect(hub.leave(connection: 11).count == 2)
+        #expect(hub.leave(connection: 11, now: .seconds(1)).count == 2)
         #expect(hub.leave(connection: 11).isEmpty)
     }
 
@@ -34,18 +49,36 @@ import Testing
         var hub = SessionHub()
         _ = hub.join(channel: "c", sessionID: .number(57), connection: 1, capacity: 10)
         _ = hub.join(channel: "c", sessionID: .number(58), connection: 2, capacity: 10)
-        #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"INIT_PRODUCER"},"needResponse":"c_0_1"}]"#), from: 1)
+        #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"START_RECORDING"},"needResponse":"c_0_1"}]"#), from: 1)
                 == [.send(1, #"[{"responseTo":"c_0_1"}]"#)])
+        // Without WebRTC there is nothing to produce: no answer (HEAD), never an answer without `id`.
+        #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"INIT_PRODUCER"},"needResponse":"c_0_2"}]"#), from: 1).isEmpty)
         #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"C_INFO_CHANGE","payload":{"info":{"isDeaf":1,"x":true}}}}]"#), from: 1)
                 == [.send(2, #"[{"message":{"name":"S_INFO_CHANGE","payload":{"57":{"isDeaf":true}}}}]"#)])
         #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"BROADCAST","payload":"hi"}}]"#), from: 2)
                 == [.send(1, #"[{"message":{"name":"BROADCAST","payload":{"message":"hi","senderId":58}}}]"#)])
-        // Responses, unknown messages, non-arrays and garbage produce nothing.
+        // Responses to nothing, unknown messages, non-arrays and garbage produce nothing.
         for junk in [#"[{"responseTo":"s_1_0"}]"#, #"[{"message":{"name":"NOPE"}}]"#, #"{"a":1}"#, "nope", ""] {
             #expect(hub.handleFrame(Self.frame(junk), from: 1).isEmpty)
         }
         // A connection that never joined gets nothing.
         #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"X"},"needResponse":"c"}]"#), from: 99).isEmpty)
+    }
+
+    @Test func batchedMessagesShareTheWindowAfterTheFirst() {
+        var hub = SessionHub()
+        _ = hub.join(channel: "c", sessionID: .number(1), connection: 1, capacity: 10)
+        _ = hub.join(channel: "c", sessionID: .number(2), connection: 2, capacity: 10)
+        let b = { (text: String, at: Duration) in hub.handleFrame(Self.frame(#"[{"message":{"name":"BROADCAST","payload":"\#(text)"}}]"#), from: 1, now: at) }
+        #expect(b("a", .zero) == [.send(2, #"[{"message":{"name":"BROADCAST","payload":{"message":"a","senderId":1}}}]"#)])
+        #expect(b("b", .milliseconds(100)).isEmpty)
+        #expect(b("c", .milliseconds(200)).isEmpty)
+        #expect(hub.nextDeadline == .milliseconds(300))
+        #expect(hub.handleTimeout(now: .milliseconds(299)).isEmpty)
+        #expect(hub.handleTimeout(now: .milliseconds(300)) == [.send(2,
+            #"[{"message":{"name":"BROADCAST","payload":{"message":"b","senderId":1}}},{"message":{"name":"BROADCAST","payload":{"message":"c","senderId":1}}}]"#)])
+        // Idle again: the next one goes at once.
+        #expect(b("d", .seconds(1)).count == 1)
     }
 
     @Test(arguments: [(JSONValue.number(57), "57"), (.number(-1.5), "-1.5"), (.string("a\"b\\\n"), #""a\"b\\\n""#),

@@ -138,16 +138,24 @@ def test_channel_authorization_header(server, header, status):
         assert body == b""
 
 
+def relative_times(claims):
+    """Time claims written as "+N"/"-N" seconds, resolved when the test runs (not when it is collected:
+    a long suite would otherwise let a "valid" token expire before its test)."""
+    now = int(time.time())
+    return {k: now + int(v) if k in ("exp", "nbf", "iat") and isinstance(v, str) else v for k, v in claims.items()}
+
+
 @pytest.mark.parametrize("claims,status", [
     ({"iss": "a"}, 200),
     ({}, 403), ({"iss": ""}, 403), ({"iss": None}, 403), ({"iss": 0}, 403), ({"iss": False}, 403),
-    ({"iss": "a", "exp": int(time.time()) - 10}, 500),
-    ({"iss": "a", "exp": int(time.time()) + 30}, 200),
-    ({"iss": "a", "nbf": int(time.time()) + 100}, 500),
-    ({"iss": "a", "iat": int(time.time()) + 600}, 500),
-    ({"iss": "a", "iat": int(time.time()) + 20}, 200),
+    ({"iss": "a", "exp": "-10"}, 500),
+    ({"iss": "a", "exp": "+30"}, 200),
+    ({"iss": "a", "nbf": "+100"}, 500),
+    ({"iss": "a", "iat": "+600"}, 500),
+    ({"iss": "a", "iat": "+20"}, 200),
 ])
 def test_channel_claims(server, claims, status):
+    claims = relative_times(claims)
     response = create_channel(server, {}, token=odoo_token(claims))
     assert response.status_code == status
     if status != 200:
@@ -245,12 +253,13 @@ def disconnect(server, body, forwarded_for=None):
 @pytest.mark.parametrize("claims,status", [
     ({"sessionIdsByChannel": {"wrong": [5]}}, 200),
     ({"sessionIdsByChannel": {}}, 200),
-    ({"sessionIdsByChannel": {}, "exp": int(time.time()) + 20}, 200),
-    ({"sessionIdsByChannel": {}, "exp": int(time.time()) - 20}, 422),
+    ({"sessionIdsByChannel": {}, "exp": "+20"}, 200),
+    ({"sessionIdsByChannel": {}, "exp": "-20"}, 422),
     ({"sessionIdsByChannel": None}, 422),
     ({}, 422),
 ])
 def test_disconnect(server, claims, status):
+    claims = relative_times(claims)
     response = disconnect(server, odoo_token(claims))
     assert response.status_code == status
     assert response.content == b""

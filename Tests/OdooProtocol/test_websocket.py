@@ -32,8 +32,18 @@ def join(server, uuid, session_id, form="object"):
     return ws
 
 
+_pending = {}
+
+
 def recv_bus(ws):
-    return json.loads(ws.recv(timeout=T))
+    """The next bus payload, as a one-element list: the server batches some messages (spec §4.3), so
+    one frame may carry several payloads; they are handed out one at a time, in order."""
+    queue = _pending.setdefault(id(ws), [])
+    while not queue:
+        frame = json.loads(ws.recv(timeout=T))
+        assert isinstance(frame, list) and frame, frame
+        queue.extend(frame)
+    return [queue.pop(0)]
 
 
 def close_code(ws):

@@ -25,8 +25,10 @@ import Testing
         var receivedRTCP: [[RTCPPacket]] = []
         var failure: DTLSError?
 
-        init(role: DTLSRole, serverFingerprint: DTLSFingerprint, certificate: DTLSCertificate, icePassword: String = serverICE.password) throws {
-            ice = ICEControllingAgent(local: peerICE, remote: ICECredentials(usernameFragment: serverICE.usernameFragment, password: icePassword), tieBreaker: 7)
+        init(role: DTLSRole, serverFingerprint: DTLSFingerprint, certificate: DTLSCertificate, icePassword: String? = nil,
+             serverICE: ICECredentials = WebRtcTransportTests.serverICE) throws {
+            ice = ICEControllingAgent(local: peerICE, remote: ICECredentials(usernameFragment: serverICE.usernameFragment,
+                                                                            password: icePassword ?? serverICE.password), tieBreaker: 7)
             dtls = try DTLSConnection(context: try DTLSContext(certificate: certificate), role: role, remoteFingerprints: [serverFingerprint])
         }
 
@@ -59,13 +61,16 @@ import Testing
         let peer: Peer
         var events: [WebRtcTransportEvent] = []
         var now: Duration = .zero
+        /// Keeps a DTLS-client peer from starting its handshake (OpenSSL retransmits on real time, so a
+        /// ClientHello the transport dropped would not come again within a virtual-time test).
+        var holdPeerDTLS = false
 
         /// Runs the link for `duration` of virtual time, stepping to the next deadline or 10 ms.
         mutating func run(for duration: Duration, peerSends: Bool = true) {
             let end = now + duration
             while now < end {
                 if peerSends, let check = peer.ice.poll(now: now) { transport.handle(check, from: WebRtcTransportTests.peerTuple, now: now) }
-                if peer.ice.connected && peer.dtls.isConnected == false && peer.dtls.role == .client { peer.dtls.start(now: now) }
+                if !holdPeerDTLS && peer.ice.connected && peer.dtls.isConnected == false && peer.dtls.role == .client { peer.dtls.start(now: now) }
                 while let d = peer.dtls.pollDatagram() { transport.handle(d, from: WebRtcTransportTests.peerTuple, now: now) }
                 while let t = transport.pollTransmit() {
                     #expect(t.destination == WebRtcTransportTests.peerTuple)
@@ -159,5 +164,54 @@ import Testing
         #expect(s.transport.ice.state == .disconnected)
         #expect(s.events.contains { if case .iceStateChanged(.disconnected) = $0 { return true } else { return false } })
         #expect(!s.transport.sendRTP(RTPPacket(payloadType: 96, sequenceNumber: 1, timestamp: 1, ssrc: 1, payload: ByteBuffer())))
+    }
+
+    /// A transport created before signalling knows the peer (as the SFU creates them for INIT_TRANSPORTS),
+    /// connected later with the peer's signalled role and fingerprint.
+    static func deferredSetup(peerRole: DTLSRole) throws -> (Setup, DTLSFingerprint) {
+        let serverCert = try DTLSCertificate.generate(commonName: "sfu")
+        let peerCert = try DTLSCertificate.generate(commonName: "browser")
+        let transport = WebRtcTransport(iceCredentials: serverICE, dtlsContext: try DTLSContext(certificate: serverCert))
+        let peer = try Peer(role: peerRole, serverFingerprint: serverCert.fingerprint()!, certificate: peerCert)
+        return (Setup(transport: transport, peer: peer), peerCert.fingerprint()!)
+    }
+
+    @Test func dtlsBeforeConnectIsDroppedThenTheHandshakeCompletesAfterIt() throws {
+        var (s, peerFingerprint) = try Self.deferredSetup(peerRole: .client)
+        s.holdPeerDTLS = true
+        s.run(for: .milliseconds(300))
+        #expect(s.transport.ice.state == .completed && s.transport.dtls == nil && !s.transport.isSecure)
+        s.transport.handle(ByteBuffer(hex: "16fefd000000000000000000010001"), from: Self.peerTuple, now: s.now)
+        while let e = s.transport.pollEvent() { s.events.append(e) }
+        let reasons = s.events.compactMap { e -> String? in if case .dropped(let r) = e { return r } else { return nil } }
+        #expect(reasons.contains { $0.contains("before connect") })
+        try s.transport.connect(remoteRole: .client, fingerprints: [peerFingerprint], now: s.now)
+        #expect(s.transport.dtlsRole == .server)
+        s.holdPeerDTLS = false
+        s.run(for: .seconds(1))
+        #expect(s.transport.isSecure && s.peer.srtpOut != nil)
+    }
+
+    @Test(arguments: [(WebRtcTransport.RemoteDTLSRole.server, DTLSRole.client), (.auto, .client), (.client, .server)])
+    func localRoleIsOppositeThePeers(_ remote: WebRtcTransport.RemoteDTLSRole, _ local: DTLSRole) throws {
+        var (s, peerFingerprint) = try Self.deferredSetup(peerRole: local == .server ? .client : .server)
+        s.holdPeerDTLS = true
+        s.run(for: .milliseconds(100))
+        try s.transport.connect(remoteRole: remote, fingerprints: [peerFingerprint], now: s.now)
+        #expect(s.transport.dtlsRole == local)
+        s.holdPeerDTLS = false
+        s.run(for: .seconds(1))
+        #expect(s.transport.isSecure)
+    }
+
+    @Test func connectIsRefusedTwiceAndWithoutFingerprints() throws {
+        let (s, peerFingerprint) = try Self.deferredSetup(peerRole: .client)
+        #expect(throws: WebRtcTransport.ConnectError.noFingerprints) {
+            try s.transport.connect(remoteRole: .client, fingerprints: [], now: .zero)
+        }
+        try s.transport.connect(remoteRole: .client, fingerprints: [peerFingerprint], now: .zero)
+        #expect(throws: WebRtcTransport.ConnectError.alreadyConnected) {
+            try s.transport.connect(remoteRole: .client, fingerprints: [peerFingerprint], now: .zero)
+        }
     }
 }

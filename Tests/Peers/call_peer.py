@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Odoo calls through the real `sfu` server with headless Chromium participants running our JavaScript client
+(client/call.html), inside a loopback-only network namespace (run it through netns.sh).
+
+  call_peer.py SCENARIO [--participants N] [--seconds S] [--env KEY=VALUE ...]
+
+Starts `sfu` ($SFU_BINARY) on 127.0.0.1, creates a channel over HTTP (/v1/channel), opens one Chromium per
+participant on call.html (fake microphone and camera, the camera in simulcast as the server's
+producerOptionsByKind asks), runs SCENARIO and prints one JSON object with what it observed:
+
+  join      every participant reaches ICE + DTLS "connected" on both transports; join timings (ms)
+  call      every participant decodes video and receives audio from every other one; then participant 0
+            pauses and resumes its download of participant 1's camera; then the last participant leaves
+  media     runs the call for --seconds and reports per-consumer receive statistics (loss tests, simulcast)
+"""
+import argparse
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jwt as pyjwt
+import requests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from peerkit import call, chromium, serve_page  # noqa: E402
+
+AUTH_KEY = "u6bsUQEWrHdKIuYplirRnbBmLbrKV5PxKG7DtA71mng="
+KEY = base64.b64decode(AUTH_KEY)
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, extra_env):
+        self.port = free_port()
+        rtc = free_port(socket.SOCK_DGRAM)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AUTH_KEY": AUTH_KEY, "PUBLIC_IP": "127.0.0.1",
+               "HTTP_INTERFACE": "127.0.0.1", "RTC_INTERFACE": "127.0.0.1", "PORT": str(self.port),
+               "RTC_MIN_PORT": str(rtc), "RTC_MAX_PORT": str(min(65535, rtc + 50)), "LOG_LEVEL": "info", "LOG_COLOR": ""}
+        env.update(extra_env)
+        self.log_path = f"/tmp/sfu-call-{self.port}.log"
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen([os.environ["SFU_BINARY"]], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/v1/noop", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise RuntimeError("sfu did not start")
+
+    def channel(self):
+        token = pyjwt.encode({"iss": f"call-{time.monotonic_ns()}"}, KEY, algorithm="HS256")
+        r = requests.get(f"http://127.0.0.1:{self.port}/v1/channel", headers={"Authorization": f"jwt {token}"}, timeout=5)
+        r.raise_for_status()
+        return r.json()["uuid"]
+
+    def stats(self):
+        return requests.get(f"http://127.0.0.1:{self.port}/v1/stats", timeout=5).json()
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+
+class Participant:
+    def __init__(self, page_port, server, channel, session_id, mic=True, camera=True):
+        self.session_id = session_id
+        self.driver = chromium()
+        token = pyjwt.encode({"sfu_channel_uuid": channel, "session_id": session_id}, KEY, algorithm="HS256")
+        self.driver.get(f"http://127.0.0.1:{page_port}/call.html?ws=ws://127.0.0.1:{server.port}&jwt={token}"
+                        f"&channel={channel}&mic={int(mic)}&camera={int(camera)}&reconnect=0&firstRid=0")
+
+    def state(self):
+        return call(self.driver, "window.callState()")
+
+    def run(self, expr):
+        return call(self.driver, expr)
+
+    def close(self):
+        try:
+            self.driver.quit()
+        except Exception:
+            pass
+
+
+def transports_connected(state):
+    stats = state.get("stats") or {}
+    return all((stats.get(k) or {}).get("dtlsState") == "connected" and (stats.get(k) or {}).get("connectionState") == "connected"
+               for k in ("send", "recv"))
+
+
+def consumers(state):
+    return (state.get("stats") or {}).get("consumers") or []
+
+
+def inbound(consumer):
+    return (consumer.get("inbound") or [{}])[0]
+
+
+def wait(what, predicate, timeout):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise TimeoutError(what)
+
+
+def media_flowing(p, others, audio=True):
+    """p decodes video from every other participant and receives audio from each."""
+    cs = consumers(p.state())
+    for other in others:
+        mine = [c for c in cs if c["sessionId"] in (other.session_id, str(other.session_id))]
+        video = [c for c in mine if c["type"] == "camera" and inbound(c).get("framesDecoded", 0) > 0]
+        sound = [c for c in mine if c["type"] == "audio" and inbound(c).get("packetsReceived", 0) > 0]
+        if not video or (audio and not sound):
+            return False
+    return True
+
+
+def frames_of(p, session_id, type_="camera"):
+    for c in consumers(p.state()):
+        if c["sessionId"] in (session_id, str(session_id)) and c["type"] == type_:
+            return inbound(c).get("framesDecoded", 0)
+    return None
+
+
+def summary(p):
+    st = p.state()
+    return {"session": p.session_id, "state": st.get("state"), "errors": st.get("errors"),
+            "send": {k: v for k, v in ((st.get("stats") or {}).get("send") or {}).items() if k != "selectedCandidatePair"},
+            "recv": {k: v for k, v in ((st.get("stats") or {}).get("recv") or {}).items() if k != "selectedCandidatePair"},
+            "producers": (st.get("stats") or {}).get("producers"),
+            "consumers": [{"sessionId": c["sessionId"], "type": c["type"], "paused": c.get("paused"), **inbound(c)} for c in consumers(st)]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=["join", "call", "media"])
+    ap.add_argument("--participants", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--env", action="append", default=[])
+    args = ap.parse_args()
+    server = Server(dict(e.split("=", 1) for e in args.env))
+    page = serve_page(os.path.join(HERE, "client"))
+    result = {"scenario": args.scenario}
+    participants = []
+    try:
+        if args.scenario == "join":
+            timings = []
+            for _ in range(args.rounds):
+                channel = server.channel()
+                group = [Participant(page.server_address[1], server, channel, i + 1) for i in range(args.participants)]
+                participants += group
+                for p in group:
+                    wait("transports connected", lambda: transports_connected(p.state()), 30)
+                for p in group:
+                    t = p.run("window.timing")
+                    timings.append(round(max(t["send"], t["recv"]) - t["connecting"], 1))
+                result["participants"] = [summary(p) for p in group]
+                for p in group:
+                    p.close()
+            result["joinMilliseconds"] = timings
+        else:
+            channel = server.channel()
+            participants = [Participant(page.server_address[1], server, channel, i + 1) for i in range(args.participants)]
+            for p in participants:
+                others = [o for o in participants if o is not p]
+                wait(f"media at participant {p.session_id}", lambda: media_flowing(p, others), 60)
+            result["mediaFlowing"] = True
+            result["stats"] = [c for c in server.stats() if c["uuid"] == channel]
+            if args.scenario == "media":
+                time.sleep(args.seconds)
+                result["participants"] = [summary(p) for p in participants]
+                result["stats"] = [c for c in server.stats() if c["uuid"] == channel]
+            else:
+                a, b = participants[0], participants[1]
+                before = frames_of(a, b.session_id)
+                a.run(f"window.sfu.updateDownload({b.session_id}, {{camera: false}})")
+                time.sleep(2)   # let frames in flight drain
+                paused_start = frames_of(a, b.session_id)
+                time.sleep(3)
+                paused_end = frames_of(a, b.session_id)
+                a.run(f"window.sfu.updateDownload({b.session_id}, {{camera: true}})")
+                resumed = wait("frames after resume", lambda: (frames_of(a, b.session_id) or 0) > paused_end + 10 and frames_of(a, b.session_id), 20)
+                result["pause"] = {"before": before, "pausedStart": paused_start, "pausedEnd": paused_end, "resumed": resumed}
+                result["participants"] = [summary(p) for p in participants]
+                leaver = participants[-1]
+                leaver.run("window.sfu.disconnect()")
+                for p in participants[:-1]:
+                    wait("leave seen", lambda: any(u.get("update") == "disconnect" and str(u["payload"]["sessionId"]) == str(leaver.session_id)
+                                                   for u in p.state()["log"]), 10)
+                result["leave"] = {"remainingConsumersOfLeaver": sum(
+                    1 for p in participants[:-1] for c in consumers(p.state()) if str(c["sessionId"]) == str(leaver.session_id))}
+    except Exception as error:
+        result["failure"] = f"{type(error).__name__}: {error}"
+        try:
+            result["participants"] = [summary(p) for p in participants]
+        except Exception:
+            pass
+    finally:
+        for p in participants:
+            p.close()
+        log = server.stop()
+        result["serverErrors"] = [line for line in log.splitlines() if "ERROR" in line or "WARN" in line][:40]
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
