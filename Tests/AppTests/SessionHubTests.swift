@@ -65,6 +65,16 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"X"},"needResponse":"c"}]"#), from: 99).isEmpty)
     }
 
+    @Test func closingAChannelClosesItsSessionsWith4108WithoutLeaveMessages() {
+        var hub = SessionHub()
+        _ = hub.join(channel: "c", sessionID: .number(1), connection: 1, capacity: 10)
+        _ = hub.join(channel: "c", sessionID: .number(2), connection: 2, capacity: 10)
+        _ = hub.join(channel: "d", sessionID: .number(1), connection: 3, capacity: 10)
+        #expect(hub.closeChannel("c") == [.close(1, .kicked), .close(2, .kicked)])
+        #expect(hub.count(in: "c") == 0 && hub.count(in: "d") == 1)
+        #expect(hub.closeAll(code: .clean) == [.close(3, .clean)])
+    }
+
     @Test func batchedMessagesShareTheWindowAfterTheFirst() {
         var hub = SessionHub()
         _ = hub.join(channel: "c", sessionID: .number(1), connection: 1, capacity: 10)
