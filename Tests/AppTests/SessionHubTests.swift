@@ -98,3 +98,13 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(JSONValue.parse(Array(text.utf8)) == value)
     }
 }
+
+@Suite struct WorkerAssignmentTests {
+    @Test func channelsSpreadEvenlyOverWorkers() {
+        var assignment: [String: Int] = [:]
+        for n in 0..<9 { assignment["c\(n)"] = WebSocketState.leastLoaded(assignment, workerCount: 3) }
+        #expect((0..<3).map { w in assignment.values.filter { $0 == w }.count } == [3, 3, 3])
+        let freed = assignment.removeValue(forKey: "c4")!   // a closed channel's worker is the next one used
+        #expect(WebSocketState.leastLoaded(assignment, workerCount: 3) == freed)
+    }
+}

@@ -170,20 +170,25 @@ def main():
     participants = []
     try:
         if args.scenario == "join":
-            timings = []
+            timings, joiners = [], []
             for _ in range(args.rounds):
                 channel = server.channel()
                 group = [Participant(page.server_address[1], server, channel, i + 1) for i in range(args.participants)]
                 participants += group
                 for p in group:
                     wait("transports connected", lambda: transports_connected(p.state()), 30)
-                for p in group:
+                for index, p in enumerate(group):
                     t = p.run("window.timing")
                     timings.append(round(max(t["send"], t["recv"]) - t["connecting"], 1))
+                    if index == len(group) - 1:
+                        joiners.append(timings[-1])
                 result["participants"] = [summary(p) for p in group]
                 for p in group:
                     p.close()
             result["joinMilliseconds"] = timings
+            # The last participant of each round joins a call whose others already produce: its receive
+            # transport connects as soon as its consumers arrive (the first one waits for someone to produce).
+            result["joinIntoLiveCallMilliseconds"] = joiners
         else:
             channel = server.channel()
             participants = [Participant(page.server_address[1], server, channel, i + 1, video=args.video)
