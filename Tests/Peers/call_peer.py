@@ -2,10 +2,11 @@
 """Odoo calls through the real `sfu` server with headless Chromium participants running our JavaScript client
 (client/call.html), inside a loopback-only network namespace (run it through netns.sh).
 
-  call_peer.py SCENARIO [--participants N] [--seconds S] [--env KEY=VALUE ...]
+  call_peer.py SCENARIO [--participants N] [--browsers chromium,firefox] [--seconds S] [--env KEY=VALUE ...]
 
-Starts `sfu` ($SFU_BINARY) on 127.0.0.1, creates a channel over HTTP (/v1/channel), opens one Chromium per
-participant on call.html (fake microphone and camera, the camera in simulcast as the server's
+Starts `sfu` ($SFU_BINARY) on 127.0.0.1, creates a channel over HTTP (/v1/channel), opens one browser per
+participant (Chromium unless --browsers names them in order, e.g. `chromium,firefox`: Firefox ESR through
+Marionette, see peerkit.Firefox) on call.html (fake microphone and camera, the camera in simulcast as the server's
 producerOptionsByKind asks), runs SCENARIO and prints one JSON object with what it observed:
 
   join      every participant reaches ICE + DTLS "connected" on both transports; join timings (ms)
@@ -28,7 +29,7 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from peerkit import call, chromium, serve_page  # noqa: E402
+from peerkit import call, chromium, firefox, serve_page  # noqa: E402
 
 AUTH_KEY = "u6bsUQEWrHdKIuYplirRnbBmLbrKV5PxKG7DtA71mng="
 KEY = base64.b64decode(AUTH_KEY)
@@ -81,9 +82,10 @@ class Server:
 
 
 class Participant:
-    def __init__(self, page_port, server, channel, session_id, mic=True, camera=True):
+    def __init__(self, page_port, server, channel, session_id, mic=True, camera=True, browser="chromium"):
         self.session_id = session_id
-        self.driver = chromium()
+        self.browser = browser
+        self.driver = firefox() if browser == "firefox" else chromium()
         token = pyjwt.encode({"sfu_channel_uuid": channel, "session_id": session_id}, KEY, algorithm="HS256")
         self.driver.get(f"http://127.0.0.1:{page_port}/call.html?ws=ws://127.0.0.1:{server.port}&jwt={token}"
                         f"&channel={channel}&mic={int(mic)}&camera={int(camera)}&reconnect=0&firstRid=0")
@@ -147,7 +149,7 @@ def frames_of(p, session_id, type_="camera"):
 
 def summary(p):
     st = p.state()
-    return {"session": p.session_id, "state": st.get("state"), "errors": st.get("errors"),
+    return {"session": p.session_id, "browser": p.browser, "state": st.get("state"), "errors": st.get("errors"),
             "send": {k: v for k, v in ((st.get("stats") or {}).get("send") or {}).items() if k != "selectedCandidatePair"},
             "recv": {k: v for k, v in ((st.get("stats") or {}).get("recv") or {}).items() if k != "selectedCandidatePair"},
             "producers": (st.get("stats") or {}).get("producers"),
@@ -158,10 +160,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=["join", "call", "media"])
     ap.add_argument("--participants", type=int, default=2)
+    ap.add_argument("--browsers", default="chromium",
+                    help="comma-separated browser per participant (chromium|firefox), the last one repeats")
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--env", action="append", default=[])
     args = ap.parse_args()
+    browsers = [b.strip() for b in args.browsers.split(",") if b.strip()]
+    if not browsers or any(b not in ("chromium", "firefox") for b in browsers):
+        ap.error("--browsers takes chromium and/or firefox")
+    browser_of = lambda i: browsers[min(i, len(browsers) - 1)]   # noqa: E731
     server = Server(dict(e.split("=", 1) for e in args.env))
     page = serve_page(os.path.join(HERE, "client"))
     result = {"scenario": args.scenario}
@@ -171,7 +179,8 @@ def main():
             timings = []
             for _ in range(args.rounds):
                 channel = server.channel()
-                group = [Participant(page.server_address[1], server, channel, i + 1) for i in range(args.participants)]
+                group = [Participant(page.server_address[1], server, channel, i + 1, browser=browser_of(i))
+                     for i in range(args.participants)]
                 participants += group
                 for p in group:
                     wait("transports connected", lambda: transports_connected(p.state()), 30)
@@ -184,7 +193,8 @@ def main():
             result["joinMilliseconds"] = timings
         else:
             channel = server.channel()
-            participants = [Participant(page.server_address[1], server, channel, i + 1) for i in range(args.participants)]
+            participants = [Participant(page.server_address[1], server, channel, i + 1, browser=browser_of(i))
+                     for i in range(args.participants)]
             for p in participants:
                 others = [o for o in participants if o is not p]
                 wait(f"media at participant {p.session_id}", lambda: media_flowing(p, others), 60)
