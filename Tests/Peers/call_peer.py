@@ -12,7 +12,8 @@ producerOptionsByKind asks), runs SCENARIO and prints one JSON object with what 
   join      every participant reaches ICE + DTLS "connected" on both transports; join timings (ms)
   call      every participant decodes video and receives audio from every other one; then participant 0
             pauses and resumes its download of participant 1's camera; then the last participant leaves
-  media     runs the call for --seconds and reports per-consumer receive statistics (loss tests, simulcast)
+  media     runs the call for --seconds and reports per-consumer receive statistics (loss tests, simulcast),
+            and in atFlowing the counters at the moment media was first seen flowing
 """
 import argparse
 import base64
@@ -201,6 +202,12 @@ def main():
             result["mediaFlowing"] = True
             result["stats"] = [c for c in server.stats() if c["uuid"] == channel]
             if args.scenario == "media":
+                # What each participant had decoded/received when media was first seen flowing everywhere, so
+                # callers can check that the counters keep growing over --seconds.
+                result["atFlowing"] = [{"session": p.session_id, "consumers": [
+                    {"sessionId": c["sessionId"], "type": c["type"], "framesDecoded": inbound(c).get("framesDecoded"),
+                     "packetsReceived": inbound(c).get("packetsReceived")} for c in consumers(p.state())]}
+                    for p in participants]
                 time.sleep(args.seconds)
                 result["participants"] = [summary(p) for p in participants]
                 result["stats"] = [c for c in server.stats() if c["uuid"] == channel]
