@@ -51,8 +51,8 @@ def chromium():
 
 
 # Firefox has no command-line switches for fake media or loopback ICE: these prefs do it. Without
-# ice.loopback Firefox gathers no candidate at all in a loopback-only namespace (like Chromium without
-# --allow-loopback-in-peer-connection); obfuscate_host_addresses would hide them behind mDNS names.
+# ice.loopback, or without the default camera/microphone permission, Firefox gathers no candidate at all in a
+# loopback-only namespace (see README.md, "Firefox ESR"). The rest keeps a fresh profile quiet offline.
 FIREFOX_PREFS = {
     "media.navigator.streams.fake": True,                 # fake camera (moving colour frames) and microphone (tone)
     "media.navigator.permission.disabled": True,          # no getUserMedia prompt
@@ -60,7 +60,7 @@ FIREFOX_PREFS = {
     "permissions.default.microphone": 1,                  # gathers only the default-route address, which a lo-only netns lacks
     "media.peerconnection.ice.loopback": True,
     "media.peerconnection.ice.no_host": False,
-    "media.peerconnection.ice.obfuscate_host_addresses": False,
+    "media.peerconnection.ice.obfuscate_host_addresses": False,   # raw IPs, never mDNS names
     "media.peerconnection.ice.default_address_only": False,
     "media.autoplay.default": 0,
     "media.autoplay.blocking_policy": 0,
@@ -73,7 +73,6 @@ FIREFOX_PREFS = {
     "app.update.disabledForTesting": True,
     "network.captive-portal-service.enabled": False,
     "network.connectivity-service.enabled": False,
-    "network.manage-offline-status": False,             # a namespace with only lo looks "offline": no ICE gathering at all
     "extensions.update.enabled": False,
     "browser.safebrowsing.update.enabled": False,
     "remote.prefs.recommended": True,
