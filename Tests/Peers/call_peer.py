@@ -2,16 +2,18 @@
 """Odoo calls through the real `sfu` server with headless Chromium participants running our JavaScript client
 (client/call.html), inside a loopback-only network namespace (run it through netns.sh).
 
-  call_peer.py SCENARIO [--participants N] [--seconds S] [--env KEY=VALUE ...]
+  call_peer.py SCENARIO [--participants N] [--browsers chromium,firefox] [--seconds S] [--env KEY=VALUE ...]
 
-Starts `sfu` ($SFU_BINARY) on 127.0.0.1, creates a channel over HTTP (/v1/channel), opens one Chromium per
-participant on call.html (fake microphone and camera, the camera in simulcast as the server's
+Starts `sfu` ($SFU_BINARY) on 127.0.0.1, creates a channel over HTTP (/v1/channel), opens one browser per
+participant (Chromium unless --browsers names them in order, e.g. `chromium,firefox`: Firefox ESR through
+Marionette, see peerkit.Firefox) on call.html (fake microphone and camera, the camera in simulcast as the server's
 producerOptionsByKind asks), runs SCENARIO and prints one JSON object with what it observed:
 
   join      every participant reaches ICE + DTLS "connected" on both transports; join timings (ms)
   call      every participant decodes video and receives audio from every other one; then participant 0
             pauses and resumes its download of participant 1's camera; then the last participant leaves
-  media     runs the call for --seconds and reports per-consumer receive statistics (loss tests, simulcast)
+  media     runs the call for --seconds and reports per-consumer receive statistics (loss tests, simulcast),
+            and in atFlowing the counters at the moment media was first seen flowing
 """
 import argparse
 import base64
@@ -28,7 +30,7 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from peerkit import call, chromium, serve_page  # noqa: E402
+from peerkit import call, chromium, firefox, serve_page  # noqa: E402
 
 AUTH_KEY = "u6bsUQEWrHdKIuYplirRnbBmLbrKV5PxKG7DtA71mng="
 KEY = base64.b64decode(AUTH_KEY)
@@ -81,9 +83,10 @@ class Server:
 
 
 class Participant:
-    def __init__(self, page_port, server, channel, session_id, mic=True, camera=True, video="640x480"):
+    def __init__(self, page_port, server, channel, session_id, mic=True, camera=True, browser="chromium", video="640x480"):
         self.session_id = session_id
-        self.driver = chromium()
+        self.browser = browser
+        self.driver = firefox() if browser == "firefox" else chromium()
         token = pyjwt.encode({"sfu_channel_uuid": channel, "session_id": session_id}, KEY, algorithm="HS256")
         self.driver.get(f"http://127.0.0.1:{page_port}/call.html?ws=ws://127.0.0.1:{server.port}&jwt={token}"
                         f"&channel={channel}&mic={int(mic)}&camera={int(camera)}&reconnect=0&firstRid=0"
@@ -148,7 +151,7 @@ def frames_of(p, session_id, type_="camera"):
 
 def summary(p):
     st = p.state()
-    return {"session": p.session_id, "state": st.get("state"), "errors": st.get("errors"),
+    return {"session": p.session_id, "browser": p.browser, "state": st.get("state"), "errors": st.get("errors"),
             "send": {k: v for k, v in ((st.get("stats") or {}).get("send") or {}).items() if k != "selectedCandidatePair"},
             "recv": {k: v for k, v in ((st.get("stats") or {}).get("recv") or {}).items() if k != "selectedCandidatePair"},
             "producers": (st.get("stats") or {}).get("producers"),
@@ -159,11 +162,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=["join", "call", "media"])
     ap.add_argument("--participants", type=int, default=2)
+    ap.add_argument("--browsers", default="chromium",
+                    help="comma-separated browser per participant (chromium|firefox), the last one repeats")
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--env", action="append", default=[])
     ap.add_argument("--video", default="640x480", help="fake camera size (1280x720 makes Chromium send 3 layers)")
     args = ap.parse_args()
+    browsers = [b.strip() for b in args.browsers.split(",") if b.strip()]
+    if not browsers or any(b not in ("chromium", "firefox") for b in browsers):
+        ap.error("--browsers takes chromium and/or firefox")
+    browser_of = lambda i: browsers[min(i, len(browsers) - 1)]   # noqa: E731
     server = Server(dict(e.split("=", 1) for e in args.env))
     page = serve_page(os.path.join(HERE, "client"))
     result = {"scenario": args.scenario}
@@ -173,7 +182,8 @@ def main():
             timings, joiners = [], []
             for _ in range(args.rounds):
                 channel = server.channel()
-                group = [Participant(page.server_address[1], server, channel, i + 1) for i in range(args.participants)]
+                group = [Participant(page.server_address[1], server, channel, i + 1, browser=browser_of(i))
+                     for i in range(args.participants)]
                 participants += group
                 for p in group:
                     wait("transports connected", lambda: transports_connected(p.state()), 30)
@@ -191,7 +201,7 @@ def main():
             result["joinIntoLiveCallMilliseconds"] = joiners
         else:
             channel = server.channel()
-            participants = [Participant(page.server_address[1], server, channel, i + 1, video=args.video)
+            participants = [Participant(page.server_address[1], server, channel, i + 1, browser=browser_of(i), video=args.video)
                             for i in range(args.participants)]
             for p in participants:
                 others = [o for o in participants if o is not p]
@@ -199,6 +209,12 @@ def main():
             result["mediaFlowing"] = True
             result["stats"] = [c for c in server.stats() if c["uuid"] == channel]
             if args.scenario == "media":
+                # What each participant had decoded/received when media was first seen flowing everywhere, so
+                # callers can check that the counters keep growing over --seconds.
+                result["atFlowing"] = [{"session": p.session_id, "consumers": [
+                    {"sessionId": c["sessionId"], "type": c["type"], "framesDecoded": inbound(c).get("framesDecoded"),
+                     "packetsReceived": inbound(c).get("packetsReceived")} for c in consumers(p.state())]}
+                    for p in participants]
                 # Once a second: what participant 0 decodes of participant 1's camera (layer switches show as
                 # frame-size changes; framesDecoded must keep growing, keyFramesDecoded must stay small).
                 timeline = []
