@@ -177,6 +177,7 @@ final class MediaWorker: @unchecked Sendable {
             }
         case .closeTransport(let id):
             router.closeTransport(id)
+            addresses = addresses.filter { router.isBound($0.key) }   // forget the closed transport's peers
         case .createProducer(let spec):
             do {
                 try router.createProducer(id: spec.id, transport: spec.transport, kind: spec.kind, parameters: spec.parameters, mapping: spec.mapping)

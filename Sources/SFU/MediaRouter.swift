@@ -54,6 +54,9 @@ public final class MediaRouter {
     /// Number of live transports.
     public var transportCount: Int { transports.count }
 
+    /// Whether `tuple` is bound to a live transport (validated by its ICE agent).
+    public func isBound(_ tuple: ICETuple) -> Bool { demux.transport(boundTo: tuple) != nil }
+
     /// The transport with `id`, for inspection.
     public func transport(_ id: TransportID) -> WebRtcTransport? { transports[id] }
 
