@@ -365,7 +365,7 @@ extension MediaRouter {
         }
     }
 
-    private func keyFrameAsked(by ssrc: SSRC, on transport: TransportID, now: Duration) {
+    func keyFrameAsked(by ssrc: SSRC, on transport: TransportID, now: Duration) {
         guard let consumer = media[transport]?.consumers.first(where: { $0.report.ssrc == ssrc }) else { return }
         consumer.forwarder.consumerRequestedKeyFrame(now: now)
         pollForwarder(consumer, now: now)

@@ -150,6 +150,10 @@ public final class MediaRouter {
                 receivedRTCP(packets, on: id, now: now)
             case .dropped:
                 if reportsDrops { events.append(.transport(id, event)) }
+            case .dtlsConnected:
+                events.append(.transport(id, event))
+                // Anything forwarded before SRTP was ready never left: restart the consumers at a key frame.
+                for consumer in media[id]?.consumers ?? [] where consumer.active { keyFrameAsked(by: consumer.report.ssrc, on: id, now: now) }
             default:
                 events.append(.transport(id, event))
             }
