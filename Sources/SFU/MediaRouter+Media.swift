@@ -68,6 +68,11 @@ final class ProducerState {
     }
 }
 
+extension NACKGenerator.Arrival {
+    /// Whether the packet was on the NACK list (a gap it fills).
+    var fillsGap: Bool { if case .repaired = self { true } else { false } }
+}
+
 /// A consumer: one producer's stream forwarded to a browser on another transport.
 final class ConsumerState {
     let id: String
@@ -288,9 +293,13 @@ extension MediaRouter {
         producer.encodings[layer].stats!.received(packet, isRetransmission: recovered, now: now)
         if !packet.isPaddingOnly { producer.encodings[layer].bitrate.record(bytes: packet.bytes.readableBytes, now: now) }
         if producer.encodings[layer].nack != nil {
-            _ = producer.encodings[layer].nack!.received(sequenceNumber: packet.sequenceNumber, isKeyFrame: isKeyFrame,
-                                                           isRecovered: recovered, now: now)
+            let arrival = producer.encodings[layer].nack!.received(sequenceNumber: packet.sequenceNumber, isKeyFrame: isKeyFrame,
+                                                                   isRecovered: recovered, now: now)
             if producer.encodings[layer].nack!.pollKeyFrameRequest() { requestKeyFrame(producer, layer: layer, now: now) }
+            // Forward a retransmission only when it fills a known gap (as mediasoup does): a copy of a packet
+            // already forwarded, or one ahead of the stream whose original is still to come, would reuse the
+            // consumer's output sequence number (an SRTP index) for a second, different packet.
+            if recovered, !arrival.fillsGap { return }
         }
         if isKeyFrame { media[producer.transport]?.keyFrames.keyFrameReceived(ssrc: packet.ssrc) }
         if producer.paused { return }

@@ -81,6 +81,28 @@ import Testing
         #expect(after == before + 1)
     }
 
+    /// Found by FuzzSFU: an RTX copy of a packet already forwarded was forwarded again under the same
+    /// output sequence number, so the consumer's SRTP index repeated (with a different transport-wide
+    /// sequence number inside: keystream and GCM nonce reuse) and the browser dropped it as a replay. Only
+    /// retransmissions that fill a gap the NACK generator knows of are forwarded, as mediasoup does.
+    @Test func retransmissionsAreForwardedOnlyWhenTheyFillAGap() throws {
+        let link = try Self.Link()
+        let (producer, _) = try Self.produceAndConsume(link, video: true)
+        func rtx(_ seq: UInt16, _ rtxSeq: UInt16) -> RTPPacket {
+            producer.packet(seq: seq).rtxEncapsulated(ssrc: 0xBEF0, payloadType: 97, sequenceNumber: RTPSequenceNumber(rtxSeq))
+        }
+        for seq in UInt16(1)...4 where seq != 3 { link.send(producer.packet(seq: seq, keyFrame: seq == 1), from: link.a) }
+        #expect(link.b.received.count == 3)
+        link.send(rtx(2, 1), from: link.a)   // 2 was forwarded already
+        link.send(rtx(5, 2), from: link.a)   // ahead of the stream: the original is still to come
+        #expect(link.b.received.count == 3)
+        link.send(rtx(3, 3), from: link.a)   // the gap
+        link.send(producer.packet(seq: 5), from: link.a)
+        let out = link.b.received.map(\.sequenceNumber.rawValue)
+        #expect(out.count == 5 && Set(out).count == 5)
+        #expect(link.b.counters.undecryptable == 0)
+    }
+
     @Test func gapsFromTheProducerAreNackedAndReportsFlowBothWays() throws {
         let link = try Self.Link()
         let (producer, _) = try Self.produceAndConsume(link, video: true)
