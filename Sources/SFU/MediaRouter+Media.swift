@@ -68,6 +68,11 @@ final class ProducerState {
     }
 }
 
+extension NACKGenerator.Arrival {
+    /// Whether the packet was on the NACK list (a gap it fills).
+    var fillsGap: Bool { if case .repaired = self { true } else { false } }
+}
+
 /// A consumer: one producer's stream forwarded to a browser on another transport.
 final class ConsumerState {
     let id: String
@@ -289,9 +294,11 @@ extension MediaRouter {
             let arrival = producer.encodings[layer].nack!.received(sequenceNumber: packet.sequenceNumber, isKeyFrame: isKeyFrame,
                                                                    isRecovered: recovered, now: now)
             if producer.encodings[layer].nack!.pollKeyFrameRequest() { requestKeyFrame(producer, layer: layer, now: now) }
-            // A retransmission of a packet that already arrived (browsers probe bandwidth with RTX copies
-            // of sent packets) is neither counted as received nor forwarded again.
-            if recovered && arrival == .old { return }
+            // A retransmission counts and is forwarded only when it fills a known gap (as mediasoup does). A copy
+            // of a packet that already arrived (browsers probe bandwidth with RTX copies) would be counted twice
+            // and would reuse the consumer's output sequence number (an SRTP index) for a second packet; one
+            // ahead of the stream is counted when its original arrives.
+            if recovered, !arrival.fillsGap { return }
         }
         producer.encodings[layer].stats!.received(packet, isRetransmission: recovered, now: now)
         if !packet.isPaddingOnly { producer.encodings[layer].bitrate.record(bytes: packet.bytes.readableBytes, now: now) }

@@ -7,6 +7,7 @@ import RTCTestSupport
 import RTP
 import SFU
 import SRTP
+import SFUTestSupport
 import STUN
 import Testing
 
@@ -17,43 +18,14 @@ import Testing
     static let peerICE = ICECredentials(usernameFragment: "peer", password: "peer-password-0123456789abcdef")
     static let peerTuple = ICETuple(remote: .v4(address: 0x7F00_0001, port: 40_000))
 
-    final class Peer {
-        let ice: ICEControllingAgent
-        let dtls: DTLSConnection
-        var srtpIn: SRTPSession?, srtpOut: SRTPSession?
-        var received: [RTPPacket] = []
-        var receivedRTCP: [[RTCPPacket]] = []
-        var failure: DTLSError?
+    typealias Peer = BrowserPeer
 
-        init(role: DTLSRole, serverFingerprint: DTLSFingerprint, certificate: DTLSCertificate, icePassword: String? = nil,
-             serverICE: ICECredentials = WebRtcTransportTests.serverICE) throws {
-            ice = ICEControllingAgent(local: peerICE, remote: ICECredentials(usernameFragment: serverICE.usernameFragment,
-                                                                            password: icePassword ?? serverICE.password), tieBreaker: 7)
-            dtls = try DTLSConnection(context: try DTLSContext(certificate: certificate), role: role, remoteFingerprints: [serverFingerprint])
-        }
-
-        func receive(_ d: ByteBuffer, now: Duration) {
-            switch DatagramKind.classify(d.readableBytesView) {
-            case .stun: ice.handleResponse(d, now: now)
-            case .dtls: dtls.handle(datagram: d, now: now)
-            case .rtp:
-                var b = d
-                if (try? srtpIn?.unprotectRTP(&b)) != nil, let p = try? RTPPacket(parsing: b) { received.append(p) }
-            case .rtcp:
-                var b = d
-                if (try? srtpIn?.unprotectRTCP(&b)) != nil, let p = try? RTCPPacket.parseCompound(b) { receivedRTCP.append(p) }
-            default: break
-            }
-            while let e = dtls.pollEvent() {
-                if case .connected(let r) = e {
-                    let profile = SRTPProfile(ianaID: r.profile.ianaID)!
-                    let keys = SRTPKeyingMaterial.split(exported: r.keyingMaterial, profile: profile, isDTLSClient: r.role == .client)!
-                    srtpOut = try? SRTPSession(direction: .outbound, material: keys.local)
-                    srtpIn = try? SRTPSession(direction: .inbound, material: keys.remote)
-                }
-                if case .failed(let e) = e { failure = e }
-            }
-        }
+    /// A browser-like peer running DTLS as `role` against the transport's certificate `serverFingerprint`,
+    /// checking connectivity with `icePassword` (default: the right one).
+    static func peer(role: DTLSRole, serverFingerprint: DTLSFingerprint, certificate: DTLSCertificate,
+                     icePassword: String? = nil) throws -> Peer {
+        try BrowserPeer(dtlsRole: role, certificate: certificate, remoteFingerprint: serverFingerprint, localICE: peerICE,
+                        remoteICE: ICECredentials(usernameFragment: serverICE.usernameFragment, password: icePassword ?? serverICE.password))
     }
 
     struct Setup {
@@ -90,7 +62,7 @@ import Testing
         let other = try DTLSCertificate.generate(commonName: "mallory")
         let transport = try WebRtcTransport(iceCredentials: serverICE, dtlsContext: try DTLSContext(certificate: serverCert), dtlsRole: serverRole,
                                             remoteFingerprints: [(wrongFingerprint ? other : peerCert).fingerprint()!])
-        let peer = try Peer(role: serverRole == .server ? .client : .server, serverFingerprint: serverCert.fingerprint()!,
+        let peer = try Self.peer(role: serverRole == .server ? .client : .server, serverFingerprint: serverCert.fingerprint()!,
                             certificate: peerCert, icePassword: icePassword)
         return Setup(transport: transport, peer: peer)
     }
@@ -172,7 +144,7 @@ import Testing
         let serverCert = try DTLSCertificate.generate(commonName: "sfu")
         let peerCert = try DTLSCertificate.generate(commonName: "browser")
         let transport = WebRtcTransport(iceCredentials: serverICE, dtlsContext: try DTLSContext(certificate: serverCert))
-        let peer = try Peer(role: peerRole, serverFingerprint: serverCert.fingerprint()!, certificate: peerCert)
+        let peer = try Self.peer(role: peerRole, serverFingerprint: serverCert.fingerprint()!, certificate: peerCert)
         return (Setup(transport: transport, peer: peer), peerCert.fingerprint()!)
     }
 
