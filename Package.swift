@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "RTCBase", targets: ["RTCBase"]),
         // Test support (Captures/ corpus, goldens), for the fuzz and benchmark sub-packages.
         .library(name: "RTCTestSupport", targets: ["RTCTestSupport"]),
+        // SFU test support: in-memory browser-like peers and connected routers (tests, fuzzing, benchmarks).
+        .library(name: "SFUTestSupport", targets: ["SFUTestSupport"]),
         .executable(name: "sfu", targets: ["App"]),
         // Test and load-generation support: one WebRtcTransport on a UDP socket, driven by the peer tests.
         .executable(name: "transport-probe", targets: ["TransportProbe"]),
@@ -76,6 +78,7 @@ let package = Package(
 
         // Test support: Captures/ locator, golden-file loader, hex helpers.
         .target(name: "RTCTestSupport", dependencies: ["RTCBase", "PacketCapture", nioCore]),
+        .target(name: "SFUTestSupport", dependencies: ["SFU", "ICE", "STUN", "DTLS", "SRTP", "RTP", "RTCP", "RTCBase", nioCore]),
 
         .testTarget(name: "RTCBaseTests", dependencies: ["RTCBase", "RTCTestSupport"]),
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "RTCTestSupport"], exclude: ["Fixtures"]),
@@ -87,6 +90,6 @@ let package = Package(
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "RTCTestSupport"], exclude: ["Vectors"]),
         .testTarget(name: "AppTests", dependencies: ["App", "RTCTestSupport"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "RTCTestSupport"]),
-        .testTarget(name: "SFUTests", dependencies: ["SFU", "ICE", "STUN", "DTLS", "SRTP", "RTP", "RTCP", "RTCTestSupport"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "ICE", "STUN", "DTLS", "SRTP", "RTP", "RTCP", "RTCTestSupport", "SFUTestSupport"]),
     ]
 )

@@ -38,6 +38,15 @@ let package = Package(
             plugins: plugin
         ),
         .executableTarget(
+            name: "ForwardingBenchmarks",
+            dependencies: bench + [
+                .product(name: "SFU", package: "swift-sfu"), .product(name: "RTP", package: "swift-sfu"),
+                .product(name: "RTCBase", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ForwardingBenchmarks",
+            plugins: plugin
+        ),
+        .executableTarget(
             name: "RTCBaseBenchmarks",
             dependencies: bench + [.product(name: "RTCBase", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/RTCBaseBenchmarks",

@@ -67,6 +67,8 @@ struct Configuration: Equatable, Sendable {
               meaning: "prefix an ISO-8601 timestamp; off only for disable|false|none|no|0"),
         .init(name: "LOG_COLOR", defaultValue: "on if stdout is a TTY",
               meaning: "any non-empty value colours log lines by level"),
+        .init(name: "RTC_SIMULATED_LOSS", defaultValue: "0",
+              meaning: "testing aid (not in odoo/sfu): percent (0-50) of RTP/RTCP datagrams dropped at random each way"),
     ]
 
     static let audioCodecNames = ["opus", "PCMU", "PCMA"]
@@ -99,6 +101,8 @@ struct Configuration: Equatable, Sendable {
     var logTimestamp: Bool
     /// `true`/`false` when `LOG_COLOR` decides, `nil` when it is unset (colour iff stdout is a TTY).
     var logColor: Bool?
+    /// RTC_SIMULATED_LOSS as a fraction (0…0.5): media datagrams the workers drop on purpose (loss tests).
+    var simulatedLoss: Double
 
     /// Reads the configuration from `environment`.
     /// - Parameter availableParallelism: the CPU count that caps `NUM_WORKERS` (injected for tests).
@@ -185,6 +189,14 @@ struct Configuration: Equatable, Sendable {
         self.logTimestamp = !["disable", "false", "none", "no", "0"].contains(env["LOG_TIMESTAMP"] ?? "\u{0}unset")
         // LOG_COLOR ? Boolean(LOG_COLOR) : stdout.isTTY
         self.logColor = value("LOG_COLOR") != nil ? true : nil
+        if let raw = value("RTC_SIMULATED_LOSS") {
+            guard let percent = Double(raw), percent >= 0, percent <= 50 else {
+                throw .invalid(variable: "RTC_SIMULATED_LOSS", value: raw, reason: "not a percentage between 0 and 50")
+            }
+            self.simulatedLoss = percent / 100
+        } else {
+            self.simulatedLoss = 0
+        }
     }
 }
 

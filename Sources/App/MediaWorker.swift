@@ -32,6 +32,9 @@ final class MediaWorker: @unchecked Sendable {
     private var publishedStats: [String: ChannelSessionStats] = [:]
     private var nextStatsPublication: Duration = .zero
 
+    /// RTC_SIMULATED_LOSS (fraction): media datagrams dropped at random each way, for loss tests.
+    var simulatedLoss = 0.0
+
     init(index: Int, loop: any EventLoop, webSocket: WebSocketState, dtlsContext: DTLSContext) {
         self.index = index
         self.loop = loop
@@ -198,6 +201,7 @@ final class MediaWorker: @unchecked Sendable {
 
     func received(_ envelope: AddressedEnvelope<ByteBuffer>) {
         guard let tuple = ICETuple(envelope.remoteAddress) else { return }
+        if simulatedLoss > 0, isMedia(envelope.data), Double.random(in: 0..<1) < simulatedLoss { return }
         // Only sources ICE validated are remembered (a flood of spoofed sources must not grow the map).
         if router.handle(envelope.data, from: tuple, now: now), addresses[tuple] == nil { addresses[tuple] = envelope.remoteAddress }
         flushRouter()
@@ -222,6 +226,7 @@ final class MediaWorker: @unchecked Sendable {
         var wrote = false
         while let t = router.pollTransmit() {
             guard let address = addresses[t.destination] ?? SocketAddress(t.destination) else { continue }
+            if simulatedLoss > 0, isMedia(t.bytes), Double.random(in: 0..<1) < simulatedLoss { continue }
             socket.write(AddressedEnvelope(remoteAddress: address, data: t.bytes), promise: nil)
             wrote = true
         }
@@ -239,6 +244,12 @@ final class MediaWorker: @unchecked Sendable {
             router.handleTimeout(now: now)
             flushRouter()
         }
+    }
+
+    /// RTP or RTCP by the first byte (RFC 7983), the datagrams simulated loss applies to.
+    private func isMedia(_ datagram: ByteBuffer) -> Bool {
+        guard let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self) else { return false }
+        return (128...191).contains(first)
     }
 
     private final class UDPHandler: ChannelInboundHandler, @unchecked Sendable {

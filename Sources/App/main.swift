@@ -68,6 +68,10 @@ do {
     var workers: [MediaWorker] = []
     for (index, loop) in workerGroup.makeIterator().enumerated() {
         let worker = MediaWorker(index: index, loop: loop, webSocket: webSocket, dtlsContext: dtlsContext)
+        worker.simulatedLoss = configuration.simulatedLoss
+        if configuration.simulatedLoss > 0 {
+            Logger(label: "RTC").warning("RTC_SIMULATED_LOSS: dropping \(configuration.simulatedLoss * 100)% of media datagrams each way")
+        }
         try worker.start(host: configuration.rtcInterface, ports: configuration.rtcMinPort...configuration.rtcMaxPort,
                          offset: index * max(1, (configuration.rtcMaxPort - configuration.rtcMinPort + 1) / configuration.numWorkers),
                          environment: environment)

@@ -102,6 +102,8 @@ struct TransportMedia {
     var keyFrames: KeyFrameRequestManager
     var incomingCap: IncomingBitrateCap
     var maxOutgoingBitrate: Int?
+    /// What the receiving browser can take, from the loss it reports (layer budgets of its consumers).
+    var outgoingEstimate = LossBasedBandwidthEstimator()
     /// Next transport-wide sequence number stamped on forwarded packets.
     var transportSequence: UInt16 = 1
     var nextReport: Duration?
@@ -196,6 +198,7 @@ extension MediaRouter {
         guard let consumer = consumers[id], consumer.active != active else { return }
         consumer.active = active
         if active { consumer.forwarder.resume(now: now) } else { consumer.forwarder.pause() }
+        rebalanceBudgets(consumer.transport)
         pollForwarder(consumer, now: now)
     }
 
@@ -214,6 +217,7 @@ extension MediaRouter {
         guard media[transport] != nil else { return }
         media[transport]!.incomingCap.setMaxBitrate(maxIncoming.map { UInt64(max(0, $0)) }, now: now)
         media[transport]!.maxOutgoingBitrate = maxOutgoing
+        if let maxOutgoing { media[transport]!.outgoingEstimate.setMaximum(maxOutgoing) }
         rebalanceBudgets(transport)
     }
 
@@ -235,12 +239,18 @@ extension MediaRouter {
     /// The spatial layer a consumer forwards now (nil before the first packet).
     public func consumerLayer(_ id: String) -> Int? { consumers[id]?.forwarder.currentLayer }
 
-    /// Splits the transport's outgoing cap between its video consumers.
+    /// Splits the transport's outgoing estimate between its active video consumers (audio first takes
+    /// 64 kbps per consumer).
     private func rebalanceBudgets(_ transport: TransportID) {
-        guard let m = media[transport], let cap = m.maxOutgoingBitrate else { return }
-        let video = m.consumers.filter { $0.producer.kind == .video }
-        for consumer in video { consumer.forwarder.setBudget(cap / max(1, video.count)) }
+        guard let m = media[transport] else { return }
+        let video = m.consumers.filter { $0.producer.kind == .video && $0.active }
+        let audio = m.consumers.count { $0.producer.kind == .audio && $0.active }
+        let available = max(0, m.outgoingEstimate.estimate - 64_000 * audio)
+        for consumer in video { consumer.forwarder.setBudget(available / max(1, video.count)) }
     }
+
+    /// The outgoing estimate of a transport (bits per second).
+    public func outgoingEstimate(_ transport: TransportID) -> Int? { media[transport]?.outgoingEstimate.estimate }
 
     // MARK: - Incoming RTP
 
@@ -358,12 +368,23 @@ extension MediaRouter {
         pollForwarder(consumer, now: now)
     }
 
+    /// Round-trip times and reported loss of this transport's consumer streams; the loss feeds the
+    /// transport's outgoing estimate (and so the layer budgets).
     private func rttFromReports(_ blocks: [RTCPReportBlock], on transport: TransportID, now: Duration) {
         guard let m = media[transport] else { return }
+        var worstLoss: UInt8?
+        var rtt: Duration?
         for block in blocks {
-            guard let consumer = m.consumers.first(where: { $0.report.ssrc == block.ssrc }),
-                  let rtt = consumer.report.roundTripTime(from: block, now: now) else { continue }
-            consumer.rtt = rtt
+            guard let consumer = m.consumers.first(where: { $0.report.ssrc == block.ssrc }) else { continue }
+            if let measured = consumer.report.roundTripTime(from: block, now: now) {
+                consumer.rtt = measured
+                rtt = measured
+            }
+            if consumer.producer.kind == .video { worstLoss = max(worstLoss ?? 0, block.fractionLost) }
+        }
+        if let worstLoss {
+            media[transport]!.outgoingEstimate.reported(fractionLost: worstLoss, now: now, rtt: rtt ?? .milliseconds(100))
+            rebalanceBudgets(transport)
         }
     }
 

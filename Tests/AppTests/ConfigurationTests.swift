@@ -145,6 +145,9 @@ private func config(_ extra: [String: String], cpus: Int = 8) throws(Configurati
         #expect(try config(["LOG_COLOR": "1"]).logColor == true)
         #expect(try config(["LOG_COLOR": "false"]).logColor == true)  // Boolean("false")
         #expect(try config(["LOG_COLOR": ""]).logColor == nil)
+        #expect(try config([:]).simulatedLoss == 0 && config(["RTC_SIMULATED_LOSS": "15"]).simulatedLoss == 0.15)
+        #expect(throws: ConfigurationError.self) { try config(["RTC_SIMULATED_LOSS": "60"]) }
+        #expect(throws: ConfigurationError.self) { try config(["RTC_SIMULATED_LOSS": "x"]) }
     }
 
     @Test func helpListsEveryVariable() {

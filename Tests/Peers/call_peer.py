@@ -81,12 +81,13 @@ class Server:
 
 
 class Participant:
-    def __init__(self, page_port, server, channel, session_id, mic=True, camera=True):
+    def __init__(self, page_port, server, channel, session_id, mic=True, camera=True, video="640x480"):
         self.session_id = session_id
         self.driver = chromium()
         token = pyjwt.encode({"sfu_channel_uuid": channel, "session_id": session_id}, KEY, algorithm="HS256")
         self.driver.get(f"http://127.0.0.1:{page_port}/call.html?ws=ws://127.0.0.1:{server.port}&jwt={token}"
-                        f"&channel={channel}&mic={int(mic)}&camera={int(camera)}&reconnect=0&firstRid=0")
+                        f"&channel={channel}&mic={int(mic)}&camera={int(camera)}&reconnect=0&firstRid=0"
+                        f"&width={video.split('x')[0]}&height={video.split('x')[1]}")
 
     def state(self):
         return call(self.driver, "window.callState()")
@@ -161,6 +162,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--env", action="append", default=[])
+    ap.add_argument("--video", default="640x480", help="fake camera size (1280x720 makes Chromium send 3 layers)")
     args = ap.parse_args()
     server = Server(dict(e.split("=", 1) for e in args.env))
     page = serve_page(os.path.join(HERE, "client"))
@@ -184,14 +186,25 @@ def main():
             result["joinMilliseconds"] = timings
         else:
             channel = server.channel()
-            participants = [Participant(page.server_address[1], server, channel, i + 1) for i in range(args.participants)]
+            participants = [Participant(page.server_address[1], server, channel, i + 1, video=args.video)
+                            for i in range(args.participants)]
             for p in participants:
                 others = [o for o in participants if o is not p]
                 wait(f"media at participant {p.session_id}", lambda: media_flowing(p, others), 60)
             result["mediaFlowing"] = True
             result["stats"] = [c for c in server.stats() if c["uuid"] == channel]
             if args.scenario == "media":
-                time.sleep(args.seconds)
+                # Once a second: what participant 0 decodes of participant 1's camera (layer switches show as
+                # frame-size changes; framesDecoded must keep growing, keyFramesDecoded must stay small).
+                timeline = []
+                end = time.monotonic() + args.seconds
+                while time.monotonic() < end:
+                    for c in consumers(participants[0].state()):
+                        if str(c["sessionId"]) == str(participants[1].session_id) and c["type"] == "camera":
+                            i = inbound(c)
+                            timeline.append({k: i.get(k) for k in ("frameWidth", "framesDecoded", "keyFramesDecoded", "freezeCount", "packetsLost", "nackCount", "pliCount")})
+                    time.sleep(1)
+                result["timeline"] = timeline
                 result["participants"] = [summary(p) for p in participants]
                 result["stats"] = [c for c in server.stats() if c["uuid"] == channel]
             else:

@@ -80,9 +80,11 @@ public struct BitrateMeter: Sendable, Hashable {
 
     /// The bitrate over the window ending at `now`, bits per second.
     public func bitrate(now: Duration) -> Int {
-        let bits = bytesInWindow(now: now) * 8
-        let windowNS = bucketNanoseconds * Int64(buckets.count)
-        return Int(Int64(bits) * 1_000_000_000 / windowNS)
+        let bits = Int64(bytesInWindow(now: now)) &* 8
+        let windowNS = bucketNanoseconds &* Int64(buckets.count)
+        let (scaled, overflow) = bits.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return Int(bits / max(1, windowNS / 1_000_000_000)) }
+        return Int(scaled / max(1, windowNS))
     }
 
     /// Forgets every sample.

@@ -337,12 +337,10 @@ public struct ConsumerForwarder: Sendable {
 
         guard let outSeq = sequence.rewrite(packet.sequenceNumber) else { return nil }
         let outTS = timestamps.rewrite(packet.timestamp, now: now)
-        guard var out = extensions.rewrite(packet, absSendTime: HeaderExtensionRewriter.absSendTime(at: now),
+        let header = RTPHeaderRewrite(payloadType: PayloadType(rawValue: routerPT)!, sequenceNumber: outSeq, timestamp: outTS,
+                                      ssrc: configuration.ssrc)
+        guard var out = extensions.rewrite(packet, header: header, absSendTime: HeaderExtensionRewriter.absSendTime(at: now),
                                            transportSequenceNumber: transportSequenceNumber) else { return nil }
-        out.payloadType = PayloadType(rawValue: routerPT)!
-        out.sequenceNumber = outSeq
-        out.timestamp = outTS
-        out.ssrc = configuration.ssrc
         if let r = vp8Rewrite, let d = descriptor { r.apply(to: &out, descriptor: d) }
         if outSeq == sequence.highestOutput { lastForwardedHadMarker = packet.marker }
         packetsForwarded &+= 1

@@ -68,20 +68,14 @@ public struct HeaderExtensionRewriter: Sendable, Hashable {
         self.init(producer: RTPHeaderExtensionMap(producerExtensions), consumer: RTPHeaderExtensionMap(consumerExtensions), mid: mid)
     }
 
-    /// Calls `body(id, offset, length)` for each RFC 8285 element of `packet` (offsets absolute in its
-    /// buffer). Nothing for packets without a block or with an opaque profile.
-    @inlinable
-    static func forEachElement(of packet: RTPPacket, _ body: (UInt8, Int, Int) -> Void) {
-        guard packet.hasExtension else { return }
-        let b = packet.bytes
-        let start = b.readerIndex + 12 + 4 * packet.csrcCount
-        guard let profile = b.getInteger(at: start, as: UInt16.self),
-              let words = b.getInteger(at: start + 2, as: UInt16.self) else { return }
-        let end = min(start + 4 + 4 * Int(words), b.readerIndex + packet.headerLength)
-        var i = start + 4
-        if profile == RTPPacket.oneByteProfile {
+    /// Calls `body(id, offset, length)` for each RFC 8285 element in `raw[start..<end]` (offsets in
+    /// `raw`), one-byte or two-byte form; stops at a one-byte id 15 or an element overrunning `end`.
+    @inline(__always)
+    static func forEachElement(_ raw: UnsafeRawBufferPointer, start: Int, end: Int, twoByte: Bool, _ body: (UInt8, Int, Int) -> Void) {
+        var i = start
+        if !twoByte {
             while i < end {
-                let h = b.getInteger(at: i, as: UInt8.self)!
+                let h = raw[i]
                 let id = h >> 4
                 if id == 0 { i += 1; continue }
                 if id == 15 { return }
@@ -90,11 +84,11 @@ public struct HeaderExtensionRewriter: Sendable, Hashable {
                 body(id, i + 1, len)
                 i += 1 + len
             }
-        } else if profile & 0xFFF0 == 0x1000 {
+        } else {
             while i + 1 < end {
-                let id = b.getInteger(at: i, as: UInt8.self)!
+                let id = raw[i]
                 if id == 0 { i += 1; continue }
-                let len = Int(b.getInteger(at: i + 1, as: UInt8.self)!)
+                let len = Int(raw[i + 1])
                 guard i + 2 + len <= end else { return }
                 body(id, i + 2, len)
                 i += 2 + len
@@ -102,79 +96,122 @@ public struct HeaderExtensionRewriter: Sendable, Hashable {
         }
     }
 
-    /// Bytes of the rebuilt element list (before padding) for `packet`.
-    @inlinable
-    func elementBytes(for packet: RTPPacket) -> Int {
-        var size = 0
-        if !midBytes.isEmpty { size += 1 + midBytes.count }
-        if absSendTimeID != 0 { size += 4 }
-        if transportCCID != 0 { size += 3 }
-        var copied: UInt32 = 0
-        let table = copyTable
-        Self.forEachElement(of: packet) { id, _, length in
-            let outID = table[Int(id)]
-            guard outID != 0, (1...16).contains(length), copied & (1 << UInt32(outID)) == 0 else { return }
-            copied |= 1 << UInt32(outID)
-            size += 1 + length
-        }
-        return size
-    }
-
-    /// `packet` with its extension block rebuilt for the consumer (see the type's description), header
-    /// fields, CSRCs, payload and padding unchanged. `absSendTime` (24-bit 6.18 fixed-point seconds) and
-    /// `transportSequenceNumber` are written when the consumer negotiated them (0 when not given).
-    /// Returns nil only if the input's header cannot be re-validated, which a parsed packet never hits.
-    public func rewrite(_ packet: RTPPacket, absSendTime: UInt32? = nil, transportSequenceNumber: UInt16? = nil) -> RTPPacket? {
-        let elements = elementBytes(for: packet)
-        let block = elements == 0 ? 0 : 4 + (elements + 3) / 4 * 4
-        let source = packet.bytes
+    /// `packet` with its extension block rebuilt for the consumer (see the type's description), CSRCs,
+    /// payload and padding unchanged, and — when `header` is given — payload type (the marker bit is
+    /// kept), sequence number, timestamp and SSRC replaced in the same pass. `absSendTime` (24-bit 6.18
+    /// fixed-point seconds) and `transportSequenceNumber` are written when the consumer negotiated them
+    /// (0 when not given). Returns nil only if the result cannot be re-validated, which a parsed packet
+    /// never hits.
+    public func rewrite(_ packet: RTPPacket, header: RTPHeaderRewrite? = nil, absSendTime: UInt32? = nil,
+                        transportSequenceNumber: UInt16? = nil) -> RTPPacket? {
         let fixed = 12 + 4 * packet.csrcCount
-        let rest = source.readableBytes - packet.headerLength
-        var out = ByteBufferAllocator().buffer(capacity: fixed + block + rest)
-        source.withUnsafeReadableBytes { raw in
-            let first = raw[0]
-            out.writeInteger(elements == 0 ? first & ~0x10 : first | 0x10)
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[1..<fixed]))
-        }
-        if elements > 0 {
-            out.writeInteger(RTPPacket.oneByteProfile)
-            out.writeInteger(UInt16((block - 4) / 4))
-            if !midBytes.isEmpty {
-                out.writeInteger(midID << 4 | UInt8(midBytes.count - 1))
-                out.writeBytes(midBytes)
+        let headerLength = packet.headerLength
+        let out: ByteBuffer? = packet.bytes.withUnsafeReadableBytes { src -> ByteBuffer? in
+            guard src.count >= headerLength, headerLength >= fixed else { return nil }
+            // Where the incoming elements are (none for an opaque profile).
+            var inStart = 0, inEnd = 0, twoByte = false
+            if src[0] & 0x10 != 0, fixed + 4 <= headerLength {
+                let profile = UInt16(src[fixed]) << 8 | UInt16(src[fixed + 1])
+                if profile == RTPPacket.oneByteProfile || profile & 0xFFF0 == 0x1000 {
+                    twoByte = profile != RTPPacket.oneByteProfile
+                    inStart = fixed + 4
+                    inEnd = headerLength
+                }
             }
-            if absSendTimeID != 0 {
-                let v = absSendTime ?? 0
-                out.writeInteger(absSendTimeID << 4 | 2)
-                out.writeInteger(UInt8(truncatingIfNeeded: v >> 16))
-                out.writeInteger(UInt16(truncatingIfNeeded: v))
-            }
-            if transportCCID != 0 {
-                out.writeInteger(transportCCID << 4 | 1)
-                out.writeInteger(transportSequenceNumber ?? 0)
-            }
-            var copied: UInt32 = 0
             let table = copyTable
-            Self.forEachElement(of: packet) { id, offset, length in
+            // Pass 1: size of the new element list.
+            var elements = midBytes.isEmpty ? 0 : 1 + midBytes.count
+            if absSendTimeID != 0 { elements += 4 }
+            if transportCCID != 0 { elements += 3 }
+            var copied: UInt32 = 0
+            Self.forEachElement(src, start: inStart, end: inEnd, twoByte: twoByte) { id, _, length in
                 let outID = table[Int(id)]
                 guard outID != 0, (1...16).contains(length), copied & (1 << UInt32(outID)) == 0 else { return }
                 copied |= 1 << UInt32(outID)
-                out.writeInteger(outID << 4 | UInt8(length - 1))
-                source.withUnsafeReadableBytes { raw in
-                    let from = offset - source.readerIndex
-                    _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[from..<(from + length)]))
-                }
+                elements += 1 + length
             }
-            let padding = block - 4 - elements
-            if padding > 0 { out.writeRepeatingByte(0, count: padding) }
+            let block = elements == 0 ? 0 : 4 + (elements + 3) / 4 * 4
+            let rest = src.count - headerLength
+            let total = fixed + block + rest
+            var b = ByteBufferAllocator().buffer(capacity: total)
+            b.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { dst -> Int in
+                // Fixed header and CSRCs.
+                dst.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: fixed)
+                dst[0] = elements == 0 ? src[0] & ~0x10 : src[0] | 0x10
+                if let h = header {
+                    dst[1] = (src[1] & 0x80) | h.payloadType.rawValue
+                    dst.storeBytes(of: h.sequenceNumber.rawValue.bigEndian, toByteOffset: 2, as: UInt16.self)
+                    dst.storeBytes(of: h.timestamp.rawValue.bigEndian, toByteOffset: 4, as: UInt32.self)
+                    dst.storeBytes(of: h.ssrc.rawValue.bigEndian, toByteOffset: 8, as: UInt32.self)
+                }
+                var o = fixed
+                if elements > 0 {
+                    dst.storeBytes(of: RTPPacket.oneByteProfile.bigEndian, toByteOffset: o, as: UInt16.self)
+                    dst.storeBytes(of: UInt16((block - 4) / 4).bigEndian, toByteOffset: o + 2, as: UInt16.self)
+                    o += 4
+                    if !midBytes.isEmpty {
+                        dst[o] = midID << 4 | UInt8(midBytes.count - 1)
+                        o += 1
+                        for byte in midBytes { dst[o] = byte; o += 1 }
+                    }
+                    if absSendTimeID != 0 {
+                        let v = absSendTime ?? 0
+                        dst[o] = absSendTimeID << 4 | 2
+                        dst[o + 1] = UInt8(truncatingIfNeeded: v >> 16)
+                        dst[o + 2] = UInt8(truncatingIfNeeded: v >> 8)
+                        dst[o + 3] = UInt8(truncatingIfNeeded: v)
+                        o += 4
+                    }
+                    if transportCCID != 0 {
+                        let v = transportSequenceNumber ?? 0
+                        dst[o] = transportCCID << 4 | 1
+                        dst[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
+                        dst[o + 2] = UInt8(truncatingIfNeeded: v)
+                        o += 3
+                    }
+                    var copiedOut: UInt32 = 0
+                    Self.forEachElement(src, start: inStart, end: inEnd, twoByte: twoByte) { id, offset, length in
+                        let outID = table[Int(id)]
+                        guard outID != 0, (1...16).contains(length), copiedOut & (1 << UInt32(outID)) == 0 else { return }
+                        copiedOut |= 1 << UInt32(outID)
+                        dst[o] = outID << 4 | UInt8(length - 1)
+                        (dst.baseAddress! + o + 1).copyMemory(from: src.baseAddress! + offset, byteCount: length)
+                        o += 1 + length
+                    }
+                    while o < fixed + block { dst[o] = 0; o += 1 }
+                }
+                if rest > 0 {
+                    (dst.baseAddress! + o).copyMemory(from: src.baseAddress! + headerLength, byteCount: rest)
+                }
+                return total
+            }
+            return b
         }
-        source.withUnsafeReadableBytes { raw in
-            _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[packet.headerLength...]))
-        }
+        guard let out else { return nil }
         if packet.hasPadding && packet.paddingLength == 0 {
             return try? RTPPacket(parsingHeaderOf: out)
         }
         return try? RTPPacket(parsing: out)
+    }
+}
+
+/// Fixed-header values for ``HeaderExtensionRewriter/rewrite(_:header:absSendTime:transportSequenceNumber:)``
+/// to write while it copies the packet.
+public struct RTPHeaderRewrite: Hashable, Sendable {
+    /// Outgoing payload type (the marker bit is kept).
+    public var payloadType: PayloadType
+    /// Outgoing sequence number.
+    public var sequenceNumber: RTPSequenceNumber
+    /// Outgoing timestamp.
+    public var timestamp: RTPTimestamp
+    /// Outgoing SSRC.
+    public var ssrc: SSRC
+    /// The four values.
+    public init(payloadType: PayloadType, sequenceNumber: RTPSequenceNumber, timestamp: RTPTimestamp, ssrc: SSRC) {
+        self.payloadType = payloadType
+        self.sequenceNumber = sequenceNumber
+        self.timestamp = timestamp
+        self.ssrc = ssrc
     }
 }
 

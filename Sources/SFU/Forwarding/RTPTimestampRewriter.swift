@@ -60,7 +60,8 @@ public struct RTPTimestampRewriter: Sendable, Hashable {
     /// `duration` in ticks of the clock (truncated).
     public func ticks(_ duration: Duration) -> Int64 {
         let (s, atto) = duration.components
-        return s * Int64(clockRate) + (atto / 1_000_000_000) * Int64(clockRate) / 1_000_000_000
+        // Wrapping: a duration long enough to overflow is meaningless here but must not trap.
+        return s &* Int64(clockRate) &+ (atto / 1_000_000_000) * Int64(clockRate) / 1_000_000_000
     }
 
     /// The outgoing timestamp for `input`, recording it as the newest when it is.

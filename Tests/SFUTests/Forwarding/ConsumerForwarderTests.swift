@@ -66,7 +66,7 @@ struct Forwarded {
     /// Feeds `frames` frames of every layer in `active` (33 ms apart from `start`), answering key frame
     /// requests on the next frame of the requested layer when `answerKeyFrames`.
     static func drive(_ f: inout ConsumerForwarder, _ streams: inout [TestLayerStream], frames: Int, start: Duration,
-                      active: [Int], answerKeyFrames: Bool = true, tids: [UInt8] = [0],
+                      active: [Int], answerKeyFrames: Bool = true, tids: [UInt8] = [0], packetsPerFrame: [Int]? = nil,
                       outputs: inout [ConsumerForwarderOutput]) -> [Forwarded] {
         var forwarded: [Forwarded] = []
         var pendingKey = Array(repeating: false, count: streams.count)
@@ -80,7 +80,8 @@ struct Forwarded {
                 let tid = tids[k % tids.count]
                 let key = pendingKey[l]
                 pendingKey[l] = false
-                for (p, isKey) in streams[l].frame(key: key, tid: key ? 0 : tid, y: tid > 0) {
+                let packets = packetsPerFrame?[l] ?? 2
+                for (p, isKey) in streams[l].frame(key: key, tid: key ? 0 : tid, y: tid > 0, packets: packets) {
                     if let out = f.forward(p, layer: l, isKeyFrame: isKey, now: now) {
                         forwarded.append(Forwarded(layer: l, packet: out, descriptor: try! VP8PayloadDescriptor(parsing: out.payload)))
                     }
@@ -283,18 +284,39 @@ struct Forwarded {
         var streams = Self.layers(3)
         var outputs: [ConsumerForwarderOutput] = []
         f.resume(now: .zero)
-        // Every layer sends 2 packets of 34 bytes per 33 ms frame ≈ 16.5 kbps each.
-        _ = Self.drive(&f, &streams, frames: 80, start: .zero, active: [0, 1, 2], outputs: &outputs)
+        // Layers send 1, 3 and 9 packets of 34 bytes per 33 ms frame: ≈ 8, 25 and 74 kbps.
+        let sizes = [1, 3, 9]
+        var t = Duration.zero
+        func run(_ frames: Int, answer: Bool = true) -> [Forwarded] {
+            defer { t += .milliseconds(33) * frames }
+            return Self.drive(&f, &streams, frames: frames, start: t, active: [0, 1, 2], answerKeyFrames: answer,
+                              packetsPerFrame: sizes, outputs: &outputs)
+        }
+        _ = run(80)
         #expect(f.currentLayer == 2)
-        let perLayer = f.selector.bitrate(2, now: .milliseconds(2640))
-        #expect(perLayer > 14_000 && perLayer < 19_000)
-        f.setBudget(perLayer - 1)   // nothing fits: the lowest settled layer
-        _ = Self.drive(&f, &streams, frames: 2, start: .milliseconds(2640), active: [0, 1, 2], answerKeyFrames: false, outputs: &outputs)
-        #expect(f.targetLayer == 0)
-        #expect(outputs.last == .keyFrameNeeded(layer: 0))
+        let rates = (0..<3).map { f.selector.bitrate($0, now: t) }
+        #expect(rates[0] < rates[1] && rates[1] < rates[2])
+        #expect(rates[0] > 7_000 && rates[2] < 80_000)
+        // Down: a budget between layers 1 and 2 → layer 1, switched at its key frame.
+        f.setBudget((rates[1] + rates[2]) / 2)
+        outputs.removeAll()
+        let down = run(20)
+        #expect(f.targetLayer == 1 && f.currentLayer == 1)
+        #expect(outputs.contains(.keyFrameNeeded(layer: 1)) && outputs.contains(.layerChanged(layer: 1)))
+        #expect(down.last?.layer == 1)
+        // Below every layer: the lowest.
+        f.setBudget(rates[0] / 2)
+        let lowest = run(20)
+        #expect(f.currentLayer == 0)
+        // Up again: unlimited → the highest; until its key frame arrives the current layer keeps flowing.
         f.setBudget(.max)
-        _ = Self.drive(&f, &streams, frames: 1, start: .milliseconds(2706), active: [0, 1, 2], answerKeyFrames: false, outputs: &outputs)
-        #expect(f.targetLayer == 2 && f.currentLayer == 2)   // back to the current layer: nothing pending
+        outputs.removeAll()
+        let waiting = run(10, answer: false)
+        #expect(f.targetLayer == 2 && f.currentLayer == 0)
+        #expect(waiting.allSatisfy { $0.layer == 0 } && !waiting.isEmpty)
+        let up = run(40)
+        #expect(f.currentLayer == 2 && up.last?.layer == 2)
+        Self.expectContinuous(down + lowest + waiting + up)
     }
 
     @Test func transportSequenceCountsForwardedPacketsOnly() throws {

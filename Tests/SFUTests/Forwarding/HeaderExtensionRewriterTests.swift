@@ -89,6 +89,8 @@ import Testing
              form: .twoByte, elements: [(13, [0x02]), (13, [0x03])], expectedBlock: [0xBE, 0xDE, 0x00, 0x01, 0x20, 0x02, 0x00, 0x00]),
         Case(name: "value too long for one-byte form is not copied", consumer: [("urn:3gpp:video-orientation", 2)], mid: "0",
              form: .twoByte, elements: [(13, Array(repeating: 1, count: 17))], expectedBlock: []),
+        Case(name: "zero-length two-byte element is not copied", consumer: [("urn:3gpp:video-orientation", 2)], mid: "0",
+             form: .twoByte, elements: [(13, []), (5, [1, 2, 3])], expectedBlock: []),
         Case(name: "consumer id above 14 is not written", consumer: [("urn:ietf:params:rtp-hdrext:sdes:mid", 15)], mid: "0",
              form: .oneByte, elements: [(4, [0x31])], expectedBlock: []),
         Case(name: "MID longer than 16 bytes is not written", consumer: [("urn:ietf:params:rtp-hdrext:sdes:mid", 1)],
@@ -109,6 +111,18 @@ import Testing
         #expect(TestPackets.extensionBlock(of: out) == c.expectedBlock)
         #expect(out.hasExtension == !c.expectedBlock.isEmpty)
         #expect(Array(out.payload.readableBytesView) == [0xAA, 0xBB, 0xCC])
+    }
+
+    @Test func headerFieldsAreReplacedInTheSamePass() throws {
+        let input = TestPackets.packet(pt: 96, seq: 1, ts: 2, ssrc: 3, marker: true, form: .twoByte, elements: [(4, [0x31])])
+        let header = RTPHeaderRewrite(payloadType: 101, sequenceNumber: 65535, timestamp: 4_294_967_295, ssrc: 0xDEAD_BEEF)
+        let out = try #require(Self.video.rewrite(input, header: header))
+        #expect(out.payloadType == 101 && out.marker)
+        #expect(out.sequenceNumber == 65535 && out.timestamp == 4_294_967_295 && out.ssrc == 0xDEAD_BEEF)
+        #expect(out.mid(Self.video.consumerMap) == "3")
+        #expect(Array(out.payload.readableBytesView) == [0xAA, 0xBB, 0xCC])
+        // The input is untouched.
+        #expect(input.sequenceNumber == 1 && input.extensionForm == .twoByte(appBits: 0))
     }
 
     @Test func placeholdersAreStampedInPlaceLater() throws {

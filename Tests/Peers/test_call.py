@@ -1,0 +1,98 @@
+"""Odoo calls through the real `sfu` with headless Chromium participants running our JavaScript client, in a
+loopback-only namespace (call_peer.py does the driving; these tests assert on what it observed)."""
+import json
+import os
+import subprocess
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_call(*args, timeout=240):
+    if not os.environ.get("SFU_BINARY"):
+        pytest.fail("SFU_BINARY is not set: run through Tests/Peers/run.sh")
+    cmd = [os.path.join(HERE, "netns.sh"), "python3", os.path.join(HERE, "call_peer.py"), *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"call_peer.py printed nothing (rc {out.returncode}): {out.stderr[-3000:]}"
+    result = json.loads(lines[-1])
+    print(json.dumps({k: v for k, v in result.items() if k != "participants"}))
+    assert "failure" not in result, json.dumps(result)[:6000]
+    return result
+
+
+def test_join_reaches_ice_and_dtls_connected_on_both_transports():
+    result = run_call("join", "--participants", "2")
+    for p in result["participants"]:
+        assert p["state"] == "connected" and not p["errors"]
+        for key in ("send", "recv"):
+            t = p[key]
+            assert t["iceState"] == "connected" or t["iceConnectionState"] in ("connected", "completed")
+            assert t["dtlsState"] == "connected" and t["dtlsRole"] == "client" and t.get("srtpCipher")
+    assert len(result["joinMilliseconds"]) == 2
+
+
+def test_three_participants_see_and_hear_each_other_pause_resume_and_leave():
+    result = run_call("call", "--participants", "3")
+    assert result["mediaFlowing"]
+    for p in result["participants"]:
+        others = {c["sessionId"] for c in p["consumers"]}
+        assert len(others) == 2, p
+        for c in p["consumers"]:
+            if c["type"] == "camera":
+                assert c.get("framesDecoded", 0) > 0 and c.get("payloadType") == 101
+            if c["type"] == "audio":
+                assert c.get("packetsReceived", 0) > 0 and c.get("totalSamplesReceived", 0) > 0 and c.get("payloadType") == 100
+    pause = result["pause"]
+    assert pause["pausedEnd"] - pause["pausedStart"] <= 1, pause      # paused: no new frames
+    assert pause["resumed"] > pause["pausedEnd"], pause                 # resumed: frames again
+    assert result["leave"]["remainingConsumersOfLeaver"] == 0
+    [channel] = result["stats"]
+    assert channel["sessionsStats"]["count"] == 3 and channel["sessionsStats"]["cameraCount"] == 3
+    assert channel["sessionsStats"]["incomingBitRate"]["audio"] > 0 and channel["sessionsStats"]["incomingBitRate"]["camera"] > 0
+    assert not result["serverErrors"], result["serverErrors"]
+
+
+@pytest.mark.parametrize("loss", [5, 15])
+def test_video_keeps_decoding_under_random_loss(loss):
+    """RTC_SIMULATED_LOSS drops this percentage of RTP/RTCP datagrams each way in the server's I/O layer."""
+    result = run_call("media", "--participants", "2", "--seconds", "20", "--env", f"RTC_SIMULATED_LOSS={loss}")
+    timeline = result["timeline"]
+    assert len(timeline) >= 10
+    frames = [t["framesDecoded"] or 0 for t in timeline]
+    third = len(frames) // 3
+    assert frames[third] > frames[0] and frames[2 * third] > frames[third] and frames[-1] > frames[2 * third], frames
+    figures = []
+    for p in result["participants"]:
+        video = [c for c in p["consumers"] if c["type"] == "camera"]
+        audio = [c for c in p["consumers"] if c["type"] == "audio"]
+        assert video and video[0].get("framesDecoded", 0) > 100, video
+        assert audio and audio[0].get("packetsReceived", 0) > 200, audio
+        sent = p["producers"]["camera"]["outbound"]
+        figures.append({"session": p["session"], "framesDecoded": video[0].get("framesDecoded"),
+                        "packetsLost": video[0].get("packetsLost"), "nackSent": video[0].get("nackCount"),
+                        "pliSent": video[0].get("pliCount"), "freezes": video[0].get("freezeCount"),
+                        "keyFrames": video[0].get("keyFramesDecoded"),
+                        "nacksReceivedByProducer": sum(o.get("nackCount", 0) for o in sent),
+                        "retransmittedByProducer": sum(o.get("retransmittedPacketsSent", 0) for o in sent),
+                        "audioConcealed": audio[0].get("concealedSamples"), "audioSamples": audio[0].get("totalSamplesReceived")})
+    print(json.dumps({"loss": loss, "figures": figures}))
+    # Loss is being repaired both ways: receivers NACK, the server answers with RTX, and the server NACKs the
+    # producers, which retransmit.
+    assert sum(f["nackSent"] or 0 for f in figures) > 0
+    assert sum(f["retransmittedByProducer"] for f in figures) > 0
+
+
+def test_simulcast_starts_low_and_switches_up_at_key_frames():
+    """A 1280x720 camera makes Chromium send three layers (320, 640, 1280 wide). The consumer's budget starts at
+    600 kbps (the loss-based estimate) and grows while no loss is reported, so the forwarded layer goes up."""
+    result = run_call("media", "--participants", "2", "--seconds", "40", "--video", "1280x720", timeout=300)
+    timeline = [t for t in result["timeline"] if t["frameWidth"]]
+    widths = [t["frameWidth"] for t in timeline]
+    frames = [t["framesDecoded"] for t in timeline]
+    print(json.dumps({"widths": widths, "keyFramesDecoded": timeline[-1]["keyFramesDecoded"]}))
+    assert widths[0] < 1280 and max(widths) > widths[0], widths          # started on a lower layer, switched up
+    assert all(b > a for a, b in zip(frames, frames[1:])), frames       # decoding never stalled
+    assert timeline[-1]["keyFramesDecoded"] <= 15                        # no key-frame storm
+    assert (timeline[-1]["freezeCount"] or 0) <= 3
