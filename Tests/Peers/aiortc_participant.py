@@ -389,11 +389,13 @@ class AiortcParticipant:
         self._reader = None
         self._closed = False
         self._tracks = []
+        self.timing = {}              # ms (monotonic): connecting, send / recv = that transport "connected"
 
     # -- bus (§4) --------------------------------------------------------------------------------------------
     async def start(self, timeout=10):
         """Opens the WebSocket, sends the credentials and waits for the ack (§3.2)."""
         self.state = "connecting"
+        self.timing["connecting"] = time.monotonic() * 1000
         self._ws = await ws_connect(self.url, open_timeout=timeout, max_size=None)
         credentials = {"channelUUID": self.channel_uuid, "jwt": self.jwt} if self.channel_uuid else self.jwt
         await self._ws.send(json.dumps(credentials))
@@ -508,6 +510,9 @@ class AiortcParticipant:
         self._cts, self._stc = RemoteSdp(payload["ctsConfig"]), RemoteSdp(payload["stcConfig"])
         config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         self._send_pc, self._recv_pc = RTCPeerConnection(config), RTCPeerConnection(config)
+        for key, pc in (("send", self._send_pc), ("recv", self._recv_pc)):
+            pc.on("connectionstatechange", lambda key=key, pc=pc: pc.connectionState == "connected" and
+                  self.timing.setdefault(key, time.monotonic() * 1000))
         self.state = "connected"
         return self.capabilities
 
@@ -632,6 +637,10 @@ class AiortcParticipant:
                 return None
             out = {"connectionState": pc.connectionState, "iceConnectionState": pc.iceConnectionState,
                    "signalingState": pc.signalingState, "outbound": {}, "inbound": {}}
+            transceivers = pc.getTransceivers()
+            if transceivers:
+                dtls = transceivers[0].receiver.transport
+                out["dtlsState"], out["dtlsRole"] = dtls.state, dtls._role   # aiortc keeps the role private
             try:
                 for stat in (await pc.getStats()).values():
                     if stat.type == "outbound-rtp":
@@ -642,17 +651,23 @@ class AiortcParticipant:
             except Exception as error:
                 out["statsError"] = repr(error)
             return out
+        send, recv = await pc_summary(self._send_pc), await pc_summary(self._recv_pc)
         received = {}
         for c in self.consumers.values():
             received.setdefault(str(c["sessionId"]), {}).setdefault(c["kind"], 0)
             received[str(c["sessionId"])][c["kind"]] += c["frames"]
         return {"state": self.state, "producers": dict(self.producers),
-                "send": await pc_summary(self._send_pc), "recv": await pc_summary(self._recv_pc),
+                "send": send, "recv": recv,
                 "consumers": [{k: c[k] for k in ("sessionId", "type", "kind", "mid", "ssrc", "active", "frames", "width", "height")}
-                              | {"replaced": bool(c.get("replaced")), "left": bool(c.get("left"))} for c in self.consumers.values()],
+                              | {"payloadType": c["rtpParameters"]["codecs"][0]["payloadType"],
+                                 **{k: ((recv or {}).get("inbound", {}).get(str(c["ssrc"])) or {}).get(k) for k in ("packetsReceived", "packetsLost")},
+                                 "replaced": bool(c.get("replaced")), "left": bool(c.get("left"))} for c in self.consumers.values()],
                 "received": received, "events": self.events[-20:], "errors": list(self.errors)}
 
     async def close(self):
+        """Leaves the call: both peer connections and the WebSocket (code 1000) are closed."""
+        if self._closed:
+            return
         self._closed = True
         self.state = "closed"
         for task in list(self._tasks):
@@ -699,7 +714,13 @@ class ParticipantThread:
     def frames(self, session_id, kind):
         return self.participant.frames(session_id, kind)
 
+    def leave(self):
+        """Closes the participant (the server sees the WebSocket close); summary() keeps working."""
+        self._run(self.participant.close(), 15)
+
     def close(self):
+        if not self.loop.is_running():
+            return
         try:
             self._run(self.participant.close(), 15)
         except Exception:

@@ -96,3 +96,48 @@ def test_simulcast_starts_low_and_switches_up_at_key_frames():
     assert all(b > a for a, b in zip(frames, frames[1:])), frames       # decoding never stalled
     assert timeline[-1]["keyFramesDecoded"] <= 15                        # no key-frame storm
     assert (timeline[-1]["freezeCount"] or 0) <= 3
+
+
+def test_aiortc_participant_and_chromium_exchange_media():
+    """One Chromium participant (our JS client, simulcast camera) and one aiortc participant (aiortc_participant.py:
+    opus + VP8 320x240 without simulcast, no transport-cc, its own fabricated SDP on both transports) in one channel:
+    each decodes the other's video and receives the other's audio."""
+    result = run_call("media", "--participants", "1", "--aiortc", "1", "--seconds", "8")
+    chromium, aio = result["participants"]
+    assert aio["aiortc"] and not chromium["aiortc"]
+    for p in (chromium, aio):
+        assert p["state"] == "connected" and not p["errors"], p
+        assert p["send"]["dtlsState"] == p["recv"]["dtlsState"] == "connected", p
+    assert set(aio["producers"]) == {"audio", "camera"}
+    from_aiortc = {c["type"]: c for c in chromium["consumers"] if str(c["sessionId"]) == str(aio["session"])}
+    from_chromium = {c["type"]: c for c in aio["consumers"] if str(c["sessionId"]) == str(chromium["session"])}
+    print(json.dumps({"chromiumDecodedFromAiortc": {t: {k: c.get(k) for k in ("framesDecoded", "frameWidth", "packetsReceived", "packetsLost", "totalSamplesReceived")}
+                                                    for t, c in from_aiortc.items()},
+                      "aiortcDecodedFromChromium": {t: {k: c.get(k) for k in ("framesReceived", "frameWidth", "packetsReceived", "packetsLost")}
+                                                    for t, c in from_chromium.items()}}))
+    # Chromium decodes aiortc's camera (router PT 101) and plays its audio (router PT 100).
+    camera, audio = from_aiortc["camera"], from_aiortc["audio"]
+    assert camera["payloadType"] == 101 and camera["frameWidth"] == 320 and camera["framesDecoded"] > 50, camera
+    assert audio["payloadType"] == 100 and audio["packetsReceived"] > 150 and audio["totalSamplesReceived"] > 0, audio
+    # aiortc decodes the one simulcast layer of Chromium's camera the server forwards, and decodes its audio.
+    camera, audio = from_chromium["camera"], from_chromium["audio"]
+    assert camera["payloadType"] == 101 and camera["framesDecoded"] > 50 and camera["frameWidth"] in (160, 320, 640), camera
+    assert audio["payloadType"] == 100 and audio["packetsReceived"] > 150 and audio["framesReceived"] > 150, audio
+    [channel] = result["stats"]
+    assert channel["sessionsStats"]["count"] == 2 and channel["sessionsStats"]["cameraCount"] == 2
+    assert not result["serverErrors"], result["serverErrors"]
+
+
+def test_aiortc_participant_in_a_call_pause_resume_and_leave():
+    """Chromium pauses and resumes its download of the aiortc participant's camera; then aiortc leaves and Chromium
+    sees SESSION_LEAVE; meanwhile aiortc decodes Chromium's camera."""
+    result = run_call("call", "--participants", "1", "--aiortc", "1")
+    assert result["mediaFlowing"]
+    pause = result["pause"]
+    assert pause["pausedEnd"] - pause["pausedStart"] <= 1, pause
+    assert pause["resumed"] > pause["pausedEnd"], pause
+    assert result["leave"]["remainingConsumersOfLeaver"] == 0
+    aio = result["participants"][1]
+    assert aio["aiortc"] and not aio["errors"]
+    assert any(c["type"] == "camera" and c.get("framesDecoded", 0) > 0 for c in aio["consumers"]), aio
+    assert not result["serverErrors"], result["serverErrors"]
