@@ -40,7 +40,10 @@ What it does, mirroring our JavaScript client (client/sfu-client.js):
   re-offers: new m-sections get new transceivers on the bundled transport, existing receivers are left alone.
   No "probator" m-section (aiortc is not mediasoup-client; nothing of ours needs it). The first negotiation sends
   CONNECT_STC_TRANSPORT (role client: aiortc answers setup:active) before applying the answer.
-* PING and unknown requests get empty responses; SESSION_LEAVE / S_INFO_CHANGE are recorded.
+* PING and unknown requests get empty responses; SESSION_LEAVE / S_INFO_CHANGE are recorded. A consumer whose
+  session left, or that a newer INIT_CONSUMER of the same (session, type) replaced, is only marked (`left`,
+  `replaced`): its m-section stays in our offers (aiortc cannot take port-0 / recycled m-sections back reliably), the
+  server simply stops sending on it.
 * every remote track is drained and its decoded frames counted (video frame size kept).
 """
 import argparse
@@ -360,11 +363,86 @@ class RemoteSdp:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# RTCP feedback counters: aiortc's getStats has none (and reports a receiver's RTX SSRC under the same id as its
+# media SSRC), so the participant wraps the sender's/receiver's RTCP hooks of its own RTCRtpSender/RTCRtpReceiver
+# instances to see what the server asks of it and what it asks of the server.
+
+def instrument_sender(sender, counters):
+    """counters: nackedPackets, retransmitted (found in aiortc's history and resent, as RTX when negotiated),
+    pli, fir, remb (last bitrate the server announced for this SSRC), receiverReports, reportedLost."""
+    from aiortc.rtp import (RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRrPacket,
+                            RtcpRtpfbPacket, RtcpSrPacket, unpack_remb_fci)
+    for key in ("nackedPackets", "retransmitted", "pli", "fir", "receiverReports"):
+        counters.setdefault(key, 0)
+    handle, retransmit = sender._handle_rtcp_packet, sender._retransmit
+
+    async def handle_rtcp(packet):
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for report in packet.reports:
+                if report.ssrc == sender._ssrc:
+                    counters["receiverReports"] += 1
+                    counters["reportedLost"] = report.packets_lost
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            counters["nackedPackets"] += len(packet.lost)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
+            counters["pli"] += 1
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_FIR:
+            counters["fir"] += 1
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if sender._ssrc in ssrcs:
+                    counters["remb"] = bitrate
+            except ValueError:
+                pass
+        await handle(packet)
+
+    async def counted_retransmit(sequence_number):
+        from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
+        stored = sender._RTCRtpSender__rtp_history.get(sequence_number % RTP_HISTORY_SIZE)
+        if stored is not None and stored.sequence_number == sequence_number:
+            counters["retransmitted"] += 1
+        await retransmit(sequence_number)
+
+    sender._handle_rtcp_packet, sender._retransmit = handle_rtcp, counted_retransmit
+
+
+def instrument_receiver(receiver, counters):
+    """counters: nackedPackets (sequence numbers aiortc asked the server for), pli."""
+    counters.setdefault("nackedPackets", 0)
+    counters.setdefault("pli", 0)
+    nack, pli = receiver._send_rtcp_nack, receiver._send_rtcp_pli
+
+    async def counted_nack(media_ssrc, lost):
+        counters["nackedPackets"] += len(lost)
+        await nack(media_ssrc, lost)
+
+    async def counted_pli(media_ssrc):
+        counters["pli"] += 1
+        await pli(media_ssrc)
+
+    receiver._send_rtcp_nack, receiver._send_rtcp_pli = counted_nack, counted_pli
+
+
+def receiver_streams(receiver, ssrc, rtx_ssrc):
+    """Packets received / lost on the consumer's media SSRC and on its RTX SSRC (aiortc's own StreamStatistics)."""
+    streams = getattr(receiver, "_RTCRtpReceiver__remote_streams", {})
+    out = {}
+    for key, value in (("", ssrc), ("rtx", rtx_ssrc)):
+        stream = streams.get(value) if value is not None else None
+        if stream is not None:
+            out[key + ("PacketsReceived" if key else "packetsReceived")] = stream.packets_received
+            out[key + ("PacketsLost" if key else "packetsLost")] = stream.packets_lost
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The participant.
 
 class AiortcParticipant:
-    def __init__(self, url, jwt, channel_uuid=None, audio=True, video=True, info=None, log=None):
+    def __init__(self, url, jwt, channel_uuid=None, audio=True, video=True, info=None, log=None, video_jitter_capacity=128):
         self.url, self.jwt, self.channel_uuid = url, jwt, channel_uuid
+        self.video_jitter_capacity = video_jitter_capacity
         self.audio, self.video = audio, video
         self.info = info or {"isSelfMuted": False, "isRaisingHand": False, "isDeaf": False, "isTalking": False,
                              "isCameraOn": video, "isScreenSharingOn": False}
@@ -373,6 +451,7 @@ class AiortcParticipant:
         self.errors = []
         self.events = []              # SESSION_LEAVE / S_INFO_CHANGE / close, in order
         self.producers = {}           # type -> producer id
+        self.feedback = {}            # type -> RTCP the server sent our sender (instrument_sender)
         self.producer_parameters = {}
         self.consumers = {}           # consumer id -> {id, sessionId, type, kind, mid, rtpParameters, frames, ...}
         self.capabilities = None
@@ -532,6 +611,8 @@ class AiortcParticipant:
         if not kinds:
             return
         transceivers = {t: pc.addTransceiver(track_class(), direction="sendonly") for t, _, track_class in kinds}
+        for type_, transceiver in transceivers.items():
+            instrument_sender(transceiver.sender, self.feedback.setdefault(type_, {}))
         await pc.setLocalDescription(await pc.createOffer())
         offer = pc.localDescription.sdp
         await self.request("CONNECT_CTS_TRANSPORT", {"dtlsParameters": dtls_parameters(offer, "client")})
@@ -577,12 +658,15 @@ class AiortcParticipant:
         consumer = {"id": payload["id"], "producerId": payload["producerId"], "sessionId": payload["sessionId"],
                     "type": payload["type"], "kind": payload["kind"], "mid": mid, "active": payload.get("active"),
                     "rtpParameters": rtp, "ssrc": (rtp.get("encodings") or [{}])[0].get("ssrc"),
-                    "frames": 0, "width": None, "height": None, "firstFrameAt": None}
+                    "rtxSsrc": ((rtp.get("encodings") or [{}])[0].get("rtx") or {}).get("ssrc"),
+                    "frames": 0, "width": None, "height": None, "firstFrameAt": None, "feedback": {}, "receiver": None}
         self.consumers[consumer["id"]] = consumer
         await self._negotiate_recv()
         transceiver = next((t for t in self._recv_pc.getTransceivers() if t.mid == mid), None)
         if transceiver is None or transceiver.receiver.track is None:
             raise RuntimeError(f"no receiver for mid {mid}")
+        consumer["receiver"] = transceiver.receiver
+        instrument_receiver(transceiver.receiver, consumer["feedback"])
         self._drain(transceiver.receiver.track, consumer)
 
     async def _negotiate_recv(self):
@@ -591,7 +675,17 @@ class AiortcParticipant:
             if len(wanted) == len(self._recv_negotiated):
                 return   # an earlier negotiation already included every consumer
             pc = self._recv_pc
+            known = set(pc.getTransceivers())
             await pc.setRemoteDescription(RTCSessionDescription(sdp=self._stc.offer(wanted), type="offer"))
+            if self.video_jitter_capacity:
+                # aiortc's video jitter buffer (512 packets) releases frames only in sequence order, so one packet
+                # nobody can resend (lost upstream for good) stalls decoding for 512 packets (~20 s at these
+                # rates) before aiortc drops it and sends a PLI. Browsers give up within about a second; a
+                # smaller buffer gets aiortc closer to that. Swapped before the answer starts the receivers.
+                from aiortc.jitterbuffer import JitterBuffer
+                for t in pc.getTransceivers():
+                    if t not in known and t.kind == "video":
+                        t.receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=self.video_jitter_capacity, is_video=True)
             answer = await pc.createAnswer()
             if not self._stc_connected:
                 setup = next((s["setup"] for s in parse_sections(answer.sdp) if s["setup"]), "active")
@@ -636,7 +730,7 @@ class AiortcParticipant:
             if pc is None:
                 return None
             out = {"connectionState": pc.connectionState, "iceConnectionState": pc.iceConnectionState,
-                   "signalingState": pc.signalingState, "outbound": {}, "inbound": {}}
+                   "signalingState": pc.signalingState, "outbound": {}}
             transceivers = pc.getTransceivers()
             if transceivers:
                 dtls = transceivers[0].receiver.transport
@@ -645,9 +739,6 @@ class AiortcParticipant:
                 for stat in (await pc.getStats()).values():
                     if stat.type == "outbound-rtp":
                         out["outbound"][stat.kind] = {"ssrc": stat.ssrc, "packetsSent": stat.packetsSent, "bytesSent": stat.bytesSent}
-                    elif stat.type == "inbound-rtp":
-                        out["inbound"][str(stat.ssrc)] = {"kind": stat.kind, "packetsReceived": stat.packetsReceived,
-                                                          "packetsLost": stat.packetsLost, "jitter": stat.jitter}
             except Exception as error:
                 out["statsError"] = repr(error)
             return out
@@ -659,9 +750,11 @@ class AiortcParticipant:
         return {"state": self.state, "producers": dict(self.producers),
                 "send": send, "recv": recv,
                 "consumers": [{k: c[k] for k in ("sessionId", "type", "kind", "mid", "ssrc", "active", "frames", "width", "height")}
-                              | {"payloadType": c["rtpParameters"]["codecs"][0]["payloadType"],
-                                 **{k: ((recv or {}).get("inbound", {}).get(str(c["ssrc"])) or {}).get(k) for k in ("packetsReceived", "packetsLost")},
+                              | {"payloadType": c["rtpParameters"]["codecs"][0]["payloadType"], "packetsReceived": None, "packetsLost": None,
+                                 **(receiver_streams(c["receiver"], c["ssrc"], c["rtxSsrc"]) if c["receiver"] else {}),
+                                 "sentToServer": dict(c["feedback"]),
                                  "replaced": bool(c.get("replaced")), "left": bool(c.get("left"))} for c in self.consumers.values()],
+                "feedbackFromServer": copy.deepcopy(self.feedback),
                 "received": received, "events": self.events[-20:], "errors": list(self.errors)}
 
     async def close(self):

@@ -123,18 +123,24 @@ class AiortcCallParticipant:
 
     def state(self):
         s = self.thread.summary()
+        feedback = lambda f: {"nackedPackets": f.get("nackedPackets"), "retransmittedPacketsSent": f.get("retransmitted"),
+                              "pliCount": f.get("pli"), "firCount": f.get("fir"), "rembBitrate": f.get("remb"),
+                              "reportedLost": f.get("reportedLost"), "receiverReports": f.get("receiverReports")}
         transport = lambda t: {k: v for k, v in (t or {}).items() if k not in ("inbound", "outbound")}
         return {"state": s["state"], "errors": s["errors"], "aiortc": True,
                 "stats": {"send": transport(s["send"]), "recv": transport(s["recv"]),
                           "producers": {t: {"id": i, "kind": "audio" if t == "audio" else "video",
-                                            "outbound": [((s["send"] or {}).get("outbound") or {}).get("audio" if t == "audio" else "video") or {}]}
+                                            "outbound": [{**(((s["send"] or {}).get("outbound") or {}).get("audio" if t == "audio" else "video") or {}),
+                                                          **feedback(s["feedbackFromServer"].get(t) or {})}]}
                                         for t, i in s["producers"].items()},
                           "consumers": [{"sessionId": c["sessionId"], "type": c["type"], "kind": c["kind"], "paused": not c["active"],
                                          "inbound": [{"ssrc": c["ssrc"], "kind": c["kind"], "payloadType": c["payloadType"],
                                                       "packetsReceived": c["packetsReceived"], "packetsLost": c["packetsLost"],
                                                       "framesReceived": c["frames"], "frameWidth": c["width"], "frameHeight": c["height"],
+                                                      "rtxPacketsReceived": c.get("rtxPacketsReceived"),
+                                                      "nackedPackets": c["sentToServer"].get("nackedPackets"), "pliCount": c["sentToServer"].get("pli"),
                                                       **({"framesDecoded": c["frames"]} if c["kind"] == "video" else {})}]}
-                                        for c in s["consumers"] if not c["replaced"]]},
+                                        for c in s["consumers"] if not c["replaced"] and not c["left"]]},
                 "log": [{"update": "disconnect", "payload": e["SESSION_LEAVE"]} for e in s["events"] if "SESSION_LEAVE" in e]}
 
     def timing(self):

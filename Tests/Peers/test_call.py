@@ -123,9 +123,32 @@ def test_aiortc_participant_and_chromium_exchange_media():
     camera, audio = from_chromium["camera"], from_chromium["audio"]
     assert camera["payloadType"] == 101 and camera["framesDecoded"] > 50 and camera["frameWidth"] in (160, 320, 640), camera
     assert audio["payloadType"] == 100 and audio["packetsReceived"] > 150 and audio["framesReceived"] > 150, audio
+    # The server's receiver reports and REMB reach aiortc's senders.
+    for type_ in ("audio", "camera"):
+        [out] = aio["producers"][type_]["outbound"]
+        assert out["packetsSent"] > 150 and out["receiverReports"] > 0 and out["rembBitrate"], out
     [channel] = result["stats"]
     assert channel["sessionsStats"]["count"] == 2 and channel["sessionsStats"]["cameraCount"] == 2
     assert not result["serverErrors"], result["serverErrors"]
+
+
+def test_aiortc_participant_loss_is_repaired_both_ways():
+    """RTC_SIMULATED_LOSS=10 in the server's I/O layer: the server NACKs aiortc's camera and aiortc retransmits
+    (as RTX); aiortc NACKs the server for Chromium's camera and receives the server's RTX; video keeps decoding on
+    both sides. (aiortc's own audio jitter buffer discards up to 16 frames per lost packet, so audio is only
+    required to arrive.)"""
+    result = run_call("media", "--participants", "1", "--aiortc", "1", "--seconds", "12", "--env", "RTC_SIMULATED_LOSS=10")
+    chromium, aio = result["participants"]
+    [camera_out] = aio["producers"]["camera"]["outbound"]
+    from_chromium = {c["type"]: c for c in aio["consumers"]}
+    from_aiortc = {c["type"]: c for c in chromium["consumers"]}
+    print(json.dumps({"aiortcCamera": camera_out, "aiortcReceives": from_chromium["camera"], "chromiumReceives": {
+        k: from_aiortc["camera"].get(k) for k in ("framesDecoded", "packetsLost", "nackCount", "freezeCount", "keyFramesDecoded")}}))
+    assert camera_out["nackedPackets"] > 0 and camera_out["retransmittedPacketsSent"] > 0, camera_out
+    camera = from_chromium["camera"]
+    assert camera["nackedPackets"] > 0 and camera["rtxPacketsReceived"] > 0 and camera["framesDecoded"] > 60, camera
+    assert from_aiortc["camera"]["framesDecoded"] > 100, from_aiortc["camera"]
+    assert from_chromium["audio"]["packetsReceived"] > 150 and from_aiortc["audio"]["packetsReceived"] > 150
 
 
 def test_aiortc_participant_in_a_call_pause_resume_and_leave():
