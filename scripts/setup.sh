@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian 12 machine:
 # system libraries (OpenSSL, libsrtp2, libpcap), the real peers and tools the
-# tests drive (Chromium + chromedriver, tshark, iproute2), and the Python
-# packages of the test harness (aiortc, selenium, websockets, pyjwt).
+# tests drive (Chromium + chromedriver, Firefox ESR, tshark, iproute2), and the Python
+# packages of the test harness (aiortc, selenium, marionette-driver, websockets, pyjwt).
 # Idempotent: a second run only checks.
 #
 #   scripts/setup.sh            everything (server + tests)
@@ -11,7 +11,7 @@ set -euo pipefail
 
 mode=${1:-all}
 server_pkgs=(pkg-config libssl-dev libsrtp2-dev libpcap-dev)
-test_pkgs=(tshark chromium chromium-driver iproute2 procps python3-pip)
+test_pkgs=(tshark chromium chromium-driver firefox-esr iproute2 procps python3-pip)
 
 need=()
 want=("${server_pkgs[@]}")
@@ -33,7 +33,7 @@ fi
 
 if [ "$mode" != "--server" ]; then
   py_req="$(dirname "$0")/requirements-test.txt"
-  if ! python3 -c 'import aiortc, selenium, websockets, jwt, pytest, requests' 2>/dev/null; then
+  if ! python3 -c 'import aiortc, selenium, websockets, jwt, pytest, requests, marionette_driver' 2>/dev/null; then
     echo "setup: installing Python packages from $py_req"
     python3 -m pip install -q --disable-pip-version-check -r "$py_req"
   fi

@@ -67,6 +67,11 @@ final class MediaWorker: @unchecked Sendable {
                 let channel = try DatagramBootstrap(group: loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 0)
                     .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+                    .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
+                    // Batched receive: up to 32 datagrams per recvmmsg(2). Sends are batched by writing every
+                    // queued datagram and flushing once (NIO then uses sendmmsg(2)).
+                    .channelOption(.datagramVectorReadMessageCount, value: 32)
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 32 * 2048))
                     .channelInitializer { [self] channel in
                         channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(UDPHandler(worker: self)) }
                     }
@@ -172,6 +177,7 @@ final class MediaWorker: @unchecked Sendable {
             }
         case .closeTransport(let id):
             router.closeTransport(id)
+            addresses = addresses.filter { router.isBound($0.key) }   // forget the closed transport's peers
         case .createProducer(let spec):
             do {
                 try router.createProducer(id: spec.id, transport: spec.transport, kind: spec.kind, parameters: spec.parameters, mapping: spec.mapping)

@@ -71,13 +71,18 @@ final class WebSocketState: Sendable {
         guard !workers.isEmpty else { return nil }
         let index = assignment.withLock { assignment -> Int in
             if let i = assignment[channel] { return i }
-            var load = [Int](repeating: 0, count: workers.count)
-            for i in assignment.values { load[i] += 1 }
-            let i = load.indices.min { load[$0] < load[$1] }!
+            let i = Self.leastLoaded(assignment, workerCount: workers.count)
             assignment[channel] = i
             return i
         }
         return workers[index]
+    }
+
+    /// The worker with the fewest channels (the lowest index among equals), odoo/sfu `getWorker`-style.
+    static func leastLoaded(_ assignment: [String: Int], workerCount: Int) -> Int {
+        var load = [Int](repeating: 0, count: max(1, workerCount))
+        for i in assignment.values where load.indices.contains(i) { load[i] += 1 }
+        return load.indices.min { load[$0] < load[$1] || (load[$0] == load[$1] && $0 < $1) }!
     }
 
     /// The channel was closed: its sessions are closed with 4108 and it is unassigned.

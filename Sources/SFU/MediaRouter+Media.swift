@@ -285,13 +285,16 @@ extension MediaRouter {
             producer.encodings[layer].stats = RTPReceiveStats(ssrc: packet.ssrc, clockRate: producer.clockRate)
             if producer.kind == .video { producer.encodings[layer].nack = NACKGenerator() }
         }
+        if producer.encodings[layer].nack != nil {
+            let arrival = producer.encodings[layer].nack!.received(sequenceNumber: packet.sequenceNumber, isKeyFrame: isKeyFrame,
+                                                                   isRecovered: recovered, now: now)
+            if producer.encodings[layer].nack!.pollKeyFrameRequest() { requestKeyFrame(producer, layer: layer, now: now) }
+            // A retransmission of a packet that already arrived (browsers probe bandwidth with RTX copies
+            // of sent packets) is neither counted as received nor forwarded again.
+            if recovered && arrival == .old { return }
+        }
         producer.encodings[layer].stats!.received(packet, isRetransmission: recovered, now: now)
         if !packet.isPaddingOnly { producer.encodings[layer].bitrate.record(bytes: packet.bytes.readableBytes, now: now) }
-        if producer.encodings[layer].nack != nil {
-            _ = producer.encodings[layer].nack!.received(sequenceNumber: packet.sequenceNumber, isKeyFrame: isKeyFrame,
-                                                           isRecovered: recovered, now: now)
-            if producer.encodings[layer].nack!.pollKeyFrameRequest() { requestKeyFrame(producer, layer: layer, now: now) }
-        }
         if isKeyFrame { media[producer.transport]?.keyFrames.keyFrameReceived(ssrc: packet.ssrc) }
         if producer.paused { return }
         for consumer in producer.consumers {
@@ -362,7 +365,7 @@ extension MediaRouter {
         }
     }
 
-    private func keyFrameAsked(by ssrc: SSRC, on transport: TransportID, now: Duration) {
+    func keyFrameAsked(by ssrc: SSRC, on transport: TransportID, now: Duration) {
         guard let consumer = media[transport]?.consumers.first(where: { $0.report.ssrc == ssrc }) else { return }
         consumer.forwarder.consumerRequestedKeyFrame(now: now)
         pollForwarder(consumer, now: now)

@@ -54,6 +54,9 @@ public final class MediaRouter {
     /// Number of live transports.
     public var transportCount: Int { transports.count }
 
+    /// Whether `tuple` is bound to a live transport (validated by its ICE agent).
+    public func isBound(_ tuple: ICETuple) -> Bool { demux.transport(boundTo: tuple) != nil }
+
     /// The transport with `id`, for inspection.
     public func transport(_ id: TransportID) -> WebRtcTransport? { transports[id] }
 
@@ -147,6 +150,10 @@ public final class MediaRouter {
                 receivedRTCP(packets, on: id, now: now)
             case .dropped:
                 if reportsDrops { events.append(.transport(id, event)) }
+            case .dtlsConnected:
+                events.append(.transport(id, event))
+                // Anything forwarded before SRTP was ready never left: restart the consumers at a key frame.
+                for consumer in media[id]?.consumers ?? [] where consumer.active { keyFrameAsked(by: consumer.report.ssrc, on: id, now: now) }
             default:
                 events.append(.transport(id, event))
             }

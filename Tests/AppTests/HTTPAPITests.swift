@@ -279,3 +279,19 @@ private func parseObject(_ response: APIResponse) -> JSONValue? { JSONValue.pars
         #expect(seen.count == 50)
     }
 }
+
+@Suite struct ChannelLifetimeTests {
+    @Test func closeTimerFollowsTheSessionCount() {
+        var registry = ChannelRegistry()
+        let (channel, _) = registry.createOrReuse(remoteAddress: "a", issuer: "i", key: nil, webRTC: true, nowMilliseconds: 0, makeUUID: { "u" })
+        #expect(channel.closeDeadlineMilliseconds == ChannelRegistry.emptyChannelTimeoutMilliseconds)
+        registry.sessionCountChanged(uuid: "u", count: 2, nowMilliseconds: 1_000)
+        #expect(registry.channel(uuid: "u")?.closeDeadlineMilliseconds == nil)
+        #expect(registry.expire(nowMilliseconds: 10 * ChannelRegistry.emptyChannelTimeoutMilliseconds).isEmpty)
+        registry.sessionCountChanged(uuid: "u", count: 1, nowMilliseconds: 5_000)
+        #expect(registry.channel(uuid: "u")?.closeDeadlineMilliseconds == 5_000 + ChannelRegistry.emptyChannelTimeoutMilliseconds)
+        registry.sessionCountChanged(uuid: "u", count: 0, nowMilliseconds: 9_000)   // already armed: unchanged
+        #expect(registry.channel(uuid: "u")?.closeDeadlineMilliseconds == 5_000 + ChannelRegistry.emptyChannelTimeoutMilliseconds)
+        #expect(registry.expire(nowMilliseconds: 5_000 + ChannelRegistry.emptyChannelTimeoutMilliseconds).map(\.uuid) == ["u"])
+    }
+}

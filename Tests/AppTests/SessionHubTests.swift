@@ -65,6 +65,16 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(hub.handleFrame(Self.frame(#"[{"message":{"name":"X"},"needResponse":"c"}]"#), from: 99).isEmpty)
     }
 
+    @Test func closingAChannelClosesItsSessionsWith4108WithoutLeaveMessages() {
+        var hub = SessionHub()
+        _ = hub.join(channel: "c", sessionID: .number(1), connection: 1, capacity: 10)
+        _ = hub.join(channel: "c", sessionID: .number(2), connection: 2, capacity: 10)
+        _ = hub.join(channel: "d", sessionID: .number(1), connection: 3, capacity: 10)
+        #expect(hub.closeChannel("c") == [.close(1, .kicked), .close(2, .kicked)])
+        #expect(hub.count(in: "c") == 0 && hub.count(in: "d") == 1)
+        #expect(hub.closeAll(code: .clean) == [.close(3, .clean)])
+    }
+
     @Test func batchedMessagesShareTheWindowAfterTheFirst() {
         var hub = SessionHub()
         _ = hub.join(channel: "c", sessionID: .number(1), connection: 1, capacity: 10)
@@ -86,5 +96,15 @@ struct SeededGenerator: RandomNumberGenerator {
     func jsonText(_ value: JSONValue, _ text: String) {
         #expect(value.jsonText == text)
         #expect(JSONValue.parse(Array(text.utf8)) == value)
+    }
+}
+
+@Suite struct WorkerAssignmentTests {
+    @Test func channelsSpreadEvenlyOverWorkers() {
+        var assignment: [String: Int] = [:]
+        for n in 0..<9 { assignment["c\(n)"] = WebSocketState.leastLoaded(assignment, workerCount: 3) }
+        #expect((0..<3).map { w in assignment.values.filter { $0 == w }.count } == [3, 3, 3])
+        let freed = assignment.removeValue(forKey: "c4")!   // a closed channel's worker is the next one used
+        #expect(WebSocketState.leastLoaded(assignment, workerCount: 3) == freed)
     }
 }

@@ -169,3 +169,33 @@ def test_disconnect_kicks_live_sessions_with_4108(server):
     assert recv_bus(string_id) == [{"responseTo": "c_2_0"}]
     stay.close()
     string_id.close()
+
+
+@pytest.mark.parametrize("sig", ["SIGALRM", "SIGFPE"])
+def test_soft_reset_signals_close_live_sessions_with_4108(tmp_path, sig):
+    """SIGALRM (soft reset) and SIGFPE (restart) close every channel: their sessions end with 4108
+    (`channel_closed`, no SESSION_LEAVE), and the server keeps serving new channels."""
+    import signal as signals
+    s = Server().start(tmp_path)
+    try:
+        uuid = channel_uuid(s)
+        a = join(s, uuid, 1)
+        b = join(s, uuid, 2)
+        s.process.send_signal(getattr(signals, sig))
+        assert close_code(a) == 4108 and close_code(b) == 4108
+        uuid = channel_uuid(s)
+        c = join(s, uuid, 3)
+        c.send(json.dumps([{"message": {"name": "PING_ME"}, "needResponse": "c_0_0"}]))
+        assert recv_bus(c) == [{"responseTo": "c_0_0"}]
+        c.close()
+    finally:
+        assert s.stop() == 0
+
+
+def test_sigterm_closes_live_sessions_cleanly(tmp_path):
+    s = Server().start(tmp_path)
+    uuid = channel_uuid(s)
+    a = join(s, uuid, 1)
+    s.process.send_signal(__import__("signal").SIGTERM)
+    assert close_code(a) == 1000
+    assert s.stop() == 0

@@ -2,18 +2,20 @@
 """Odoo calls through the real `sfu` server with headless Chromium participants running our JavaScript client
 (client/call.html), inside a loopback-only network namespace (run it through netns.sh).
 
-  call_peer.py SCENARIO [--participants N] [--aiortc M] [--seconds S] [--env KEY=VALUE ...]
+  call_peer.py SCENARIO [--participants N] [--browsers chromium,firefox] [--aiortc M] [--seconds S] [--env KEY=VALUE ...]
 
-Starts `sfu` ($SFU_BINARY) on 127.0.0.1, creates a channel over HTTP (/v1/channel), opens one Chromium per
-participant on call.html (fake microphone and camera, the camera in simulcast as the server's
+Starts `sfu` ($SFU_BINARY) on 127.0.0.1, creates a channel over HTTP (/v1/channel), opens one browser per
+participant (Chromium unless --browsers names them in order, e.g. `chromium,firefox`: Firefox ESR through
+Marionette, see peerkit.Firefox) on call.html (fake microphone and camera, the camera in simulcast as the server's
 producerOptionsByKind asks), plus --aiortc M aiortc participants (aiortc_participant.py, each on its own asyncio loop
-in a thread of this process, session ids after the Chromium ones, seen through the same state() shape), runs
-SCENARIO and prints one JSON object with what it observed:
+in a thread of this process, session ids after the browser ones, seen through the same state() shape), runs SCENARIO
+and prints one JSON object with what it observed:
 
   join      every participant reaches ICE + DTLS "connected" on both transports; join timings (ms)
   call      every participant decodes video and receives audio from every other one; then participant 0
             pauses and resumes its download of participant 1's camera; then the last participant leaves
-  media     runs the call for --seconds and reports per-consumer receive statistics (loss tests, simulcast)
+  media     runs the call for --seconds and reports per-consumer receive statistics (loss tests, simulcast),
+            and in atFlowing the counters at the moment media was first seen flowing
 """
 import argparse
 import base64
@@ -30,7 +32,7 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from peerkit import call, chromium, serve_page  # noqa: E402
+from peerkit import call, chromium, firefox, serve_page  # noqa: E402
 
 AUTH_KEY = "u6bsUQEWrHdKIuYplirRnbBmLbrKV5PxKG7DtA71mng="
 KEY = base64.b64decode(AUTH_KEY)
@@ -83,9 +85,10 @@ class Server:
 
 
 class Participant:
-    def __init__(self, page_port, server, channel, session_id, mic=True, camera=True, video="640x480"):
+    def __init__(self, page_port, server, channel, session_id, mic=True, camera=True, browser="chromium", video="640x480"):
         self.session_id = session_id
-        self.driver = chromium()
+        self.browser = browser
+        self.driver = firefox() if browser == "firefox" else chromium()
         token = pyjwt.encode({"sfu_channel_uuid": channel, "session_id": session_id}, KEY, algorithm="HS256")
         self.driver.get(f"http://127.0.0.1:{page_port}/call.html?ws=ws://127.0.0.1:{server.port}&jwt={token}"
                         f"&channel={channel}&mic={int(mic)}&camera={int(camera)}&reconnect=0&firstRid=0"
@@ -114,6 +117,8 @@ class AiortcCallParticipant:
     """An aiortc participant (aiortc_participant.py) in a thread of this process. state() has the shape of
     call.html's callState() for what the scenarios read (transport states, consumers with inbound figures: video
     framesDecoded = frames aiortc decoded, audio packetsReceived, and framesReceived = decoded audio frames)."""
+
+    browser = "aiortc"
 
     def __init__(self, server, channel, session_id):
         from aiortc_participant import ParticipantThread
@@ -199,7 +204,7 @@ def frames_of(p, session_id, type_="camera"):
 
 def summary(p):
     st = p.state()
-    return {"session": p.session_id, "aiortc": bool(st.get("aiortc")), "state": st.get("state"), "errors": st.get("errors"),
+    return {"session": p.session_id, "browser": p.browser, "state": st.get("state"), "errors": st.get("errors"),
             "send": {k: v for k, v in ((st.get("stats") or {}).get("send") or {}).items() if k != "selectedCandidatePair"},
             "recv": {k: v for k, v in ((st.get("stats") or {}).get("recv") or {}).items() if k != "selectedCandidatePair"},
             "producers": (st.get("stats") or {}).get("producers"),
@@ -210,36 +215,48 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=["join", "call", "media"])
     ap.add_argument("--participants", type=int, default=2)
-    ap.add_argument("--aiortc", type=int, default=0, help="aiortc participants, after the Chromium ones")
+    ap.add_argument("--browsers", default="chromium",
+                    help="comma-separated browser per participant (chromium|firefox), the last one repeats")
+    ap.add_argument("--aiortc", type=int, default=0, help="aiortc participants, after the browser ones")
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--env", action="append", default=[])
     ap.add_argument("--video", default="640x480", help="fake camera size (1280x720 makes Chromium send 3 layers)")
     args = ap.parse_args()
+    browsers = [b.strip() for b in args.browsers.split(",") if b.strip()]
+    if not browsers or any(b not in ("chromium", "firefox") for b in browsers):
+        ap.error("--browsers takes chromium and/or firefox")
+    browser_of = lambda i: browsers[min(i, len(browsers) - 1)]   # noqa: E731
     server = Server(dict(e.split("=", 1) for e in args.env))
     page = serve_page(os.path.join(HERE, "client"))
     result = {"scenario": args.scenario}
     participants = []
     try:
         if args.scenario == "join":
-            timings = []
+            timings, joiners = [], []
             for _ in range(args.rounds):
                 channel = server.channel()
-                group = [Participant(page.server_address[1], server, channel, i + 1) for i in range(args.participants)]
+                group = [Participant(page.server_address[1], server, channel, i + 1, browser=browser_of(i))
+                     for i in range(args.participants)]
                 group += [AiortcCallParticipant(server, channel, args.participants + i + 1) for i in range(args.aiortc)]
                 participants += group
                 for p in group:
                     wait("transports connected", lambda: transports_connected(p.state()), 30)
-                for p in group:
+                for index, p in enumerate(group):
                     t = p.timing()
                     timings.append(round(max(t["send"], t["recv"]) - t["connecting"], 1))
+                    if index == len(group) - 1:
+                        joiners.append(timings[-1])
                 result["participants"] = [summary(p) for p in group]
                 for p in group:
                     p.close()
             result["joinMilliseconds"] = timings
+            # The last participant of each round joins a call whose others already produce: its receive
+            # transport connects as soon as its consumers arrive (the first one waits for someone to produce).
+            result["joinIntoLiveCallMilliseconds"] = joiners
         else:
             channel = server.channel()
-            participants = [Participant(page.server_address[1], server, channel, i + 1, video=args.video)
+            participants = [Participant(page.server_address[1], server, channel, i + 1, browser=browser_of(i), video=args.video)
                             for i in range(args.participants)]
             participants += [AiortcCallParticipant(server, channel, args.participants + i + 1) for i in range(args.aiortc)]
             for p in participants:
@@ -248,6 +265,12 @@ def main():
             result["mediaFlowing"] = True
             result["stats"] = [c for c in server.stats() if c["uuid"] == channel]
             if args.scenario == "media":
+                # What each participant had decoded/received when media was first seen flowing everywhere, so
+                # callers can check that the counters keep growing over --seconds.
+                result["atFlowing"] = [{"session": p.session_id, "consumers": [
+                    {"sessionId": c["sessionId"], "type": c["type"], "framesDecoded": inbound(c).get("framesDecoded"),
+                     "packetsReceived": inbound(c).get("packetsReceived")} for c in consumers(p.state())]}
+                    for p in participants]
                 # Once a second: what participant 0 decodes of participant 1's camera (layer switches show as
                 # frame-size changes; framesDecoded must keep growing, keyFramesDecoded must stay small).
                 timeline = []

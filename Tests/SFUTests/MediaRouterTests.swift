@@ -168,6 +168,23 @@ import Testing
         #expect(after == before + 1)
     }
 
+    @Test func rtxCopiesOfPacketsAlreadyReceivedAreNeitherCountedNorForwarded() throws {
+        let link = try Self.Link()
+        _ = try Self.produceAndConsume(link, video: true)
+        for seq in UInt16(1)...10 { link.send(Self.vp8(seq, key: seq == 1), from: link.a) }
+        let forwarded = link.b.received.count
+        // A bandwidth probe: RTX copies (with payload) of packets that did arrive.
+        for (i, seq) in [UInt16(4), 5, 6].enumerated() {
+            link.send(Self.vp8(seq, key: false).rtxEncapsulated(ssrc: 0xBEF0, payloadType: 97, sequenceNumber: RTPSequenceNumber(UInt16(100 + i))), from: link.a)
+        }
+        #expect(link.b.received.count == forwarded)
+        link.run(for: .milliseconds(1500))
+        let blocks = link.a.receivedRTCP.joined().flatMap { p -> [RTCPReportBlock] in
+            if case .receiverReport(let rr) = p { return rr.reports.filter { $0.ssrc == 0xBEEF } } else { return [] }
+        }
+        #expect(!blocks.isEmpty && blocks.allSatisfy { $0.cumulativeLost == 0 })
+    }
+
     @Test func gapsFromTheProducerAreNackedAndReportsFlowBothWays() throws {
         let link = try Self.Link()
         _ = try Self.produceAndConsume(link, video: true)

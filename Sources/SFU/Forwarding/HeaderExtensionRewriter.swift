@@ -1,6 +1,7 @@
 import NIOCore
 import RTCBase
 import RTP
+import SRTP
 
 /// Rebuilds the header extension block of packets forwarded from one producer to one consumer
 /// (protocol spec §7.5 rule 5).
@@ -133,7 +134,8 @@ public struct HeaderExtensionRewriter: Sendable, Hashable {
             let block = elements == 0 ? 0 : 4 + (elements + 3) / 4 * 4
             let rest = src.count - headerLength
             let total = fixed + block + rest
-            var b = ByteBufferAllocator().buffer(capacity: total)
+            // Room for the SRTP trailer, so that protecting the packet (or its copy) never reallocates.
+            var b = ByteBufferAllocator().buffer(capacity: total + SRTPSession.rtpTrailerCapacity)
             b.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { dst -> Int in
                 // Fixed header and CSRCs.
                 dst.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: fixed)

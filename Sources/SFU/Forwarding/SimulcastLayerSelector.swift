@@ -63,6 +63,12 @@ public struct SimulcastLayerSelector: Sendable, Hashable {
     /// The layer to forward under `budget` bits per second (see the type's description). `current`, the
     /// layer being forwarded, stays a candidate while alive even before it has settled, so a layer that
     /// started later than the others is not abandoned when the others settle.
+    ///
+    /// Hysteresis, so that measured bitrates that breathe (key frames, encoder ramps) do not make the
+    /// consumer flap between layers — each switch costs a key frame: the current layer is kept while it stays
+    /// within 15 % over the budget; a higher layer is taken only with 15 % headroom. Before any layer has
+    /// settled, the lowest alive layer is chosen (a browser that has just started sends every layer at a
+    /// low rate, which says nothing about what they will cost).
     public func select(budget: Int, now: Duration, keeping current: Int? = nil) -> Int? {
         var settled = false
         for l in 0..<layerCount where (activeDuration(l, now: now) ?? .zero) >= minimumActiveTime && isAlive(l, now: now) {
@@ -75,8 +81,19 @@ public struct SimulcastLayerSelector: Sendable, Hashable {
             guard let active = activeDuration(l, now: now) else { continue }
             if settled && active < minimumActiveTime && l != current { continue }
             if lowest == nil { lowest = l }
-            if bitrate(l, now: now) <= budget { best = l }
+            guard settled else { continue }
+            let rate = bitrate(l, now: now)
+            let limit: Int
+            if l == current {
+                limit = budget > Int.max / 2 ? budget : budget + budget / 7          // keep: up to ~15 % over
+            } else if let current, l > current {
+                limit = budget > Int.max / 2 ? budget : budget / 100 * 85            // upgrade: 15 % headroom
+            } else {
+                limit = budget
+            }
+            if rate <= limit { best = l }
         }
+        if !settled, let current, isAlive(current, now: now) { return current }
         return best ?? lowest
     }
 }

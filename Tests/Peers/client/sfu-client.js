@@ -167,6 +167,9 @@ export function parseSdp(sdp) {
       setup: get('setup')[0] ?? values(session, 'setup')[0],
       fingerprint: fingerprint && {algorithm: fingerprint[0], value: fingerprint[1]},
       extmapAllowMixed: attrs.includes('extmap-allow-mixed') || session.includes('extmap-allow-mixed'),
+      // Firefox offers every m-section after the first of a max-bundle group with port 0 and a=bundle-only
+      // (RFC 8843 §7.2.1): such a section is live, not rejected.
+      bundleOnly: attrs.includes('bundle-only'),
     };
   });
   return {media};
@@ -552,7 +555,7 @@ export class SendTransport extends Transport {
     const mids = [];
     for (const m of offer.media) {
       const answer = this._answers.get(m.mid);
-      if (!answer || m.port === 0) {
+      if (!answer || (m.port === 0 && !m.bundleOnly)) {
         body.push(`m=${m.kind} 0 UDP/TLS/RTP/SAVPF ${m.pts[0] ?? 0}`, 'c=IN IP4 127.0.0.1', `a=mid:${m.mid}`, 'a=inactive');
         continue;
       }

@@ -41,11 +41,13 @@ struct Forwarded {
     static let rewriter = HeaderExtensionRewriter(producerExtensions: TestExtensions.producerVideo,
                                                   consumerExtensions: TestExtensions.consumerVideo, mid: "3")
 
+    /// A VP8 simulcast consumer whose layers count as settled at once (these scenarios exercise switching
+    /// mechanics; the 2 s settling rule has its own table in ``SimulcastLayerSelectorTests``).
     static func videoConfig(layers: Int, initialSeq: RTPSequenceNumber = 65534, initialPictureID: UInt16 = 32766) -> ConsumerForwarder.Configuration {
         ConsumerForwarder.Configuration(ssrc: 0xC0C0_C0C0, clockRate: 90_000, payloadTypes: [(96, 101)], headerExtensions: rewriter,
                                         payloadFormat: .vp8, layerCount: layers, waitsForKeyFrame: true,
                                         initialSequenceNumber: initialSeq, initialTimestampOffset: 0,
-                                        initialPictureID: initialPictureID, initialTL0PicIdx: 250)
+                                        initialPictureID: initialPictureID, initialTL0PicIdx: 250, minimumLayerActiveTime: .zero)
     }
 
     static func layers(_ n: Int) -> [TestLayerStream] {
@@ -387,7 +389,12 @@ struct Forwarded {
         Case(name: "below the lowest: lowest", start: [0, 0, 0], budget: 10_000, current: nil, expected: 0),
         Case(name: "young top layer not chosen", start: [0, 0, 1500], budget: .max, current: nil, expected: 1),
         Case(name: "young top layer kept when current", start: [0, 0, 1500], budget: .max, current: 2, expected: 2),
-        Case(name: "all young: highest alive that fits", start: [1500, 1500, 2000], budget: 600_000, current: nil, expected: 1),
+        Case(name: "all young: lowest alive", start: [1500, 1500, 2000], budget: 600_000, current: nil, expected: 0),
+        Case(name: "all young: current kept", start: [1500, 1500, 2000], budget: 0, current: 2, expected: 2),
+        Case(name: "current kept up to 15 % over budget", start: [0, 0, 0], budget: 450_000, current: 1, expected: 1),
+        Case(name: "current dropped further over budget", start: [0, 0, 0], budget: 400_000, current: 1, expected: 0),
+        Case(name: "no upgrade without 15 % headroom", start: [0, 0, 0], budget: 2_200_000, current: 1, expected: 1),
+        Case(name: "upgrade with headroom", start: [0, 0, 0], budget: 2_400_000, current: 1, expected: 2),
         Case(name: "missing layer skipped", start: [0, nil, 0], budget: 600_000, current: nil, expected: 0),
         Case(name: "only a young layer alive", start: [nil, 2500, nil], budget: 0, current: nil, expected: 1),
         Case(name: "nothing alive", start: [nil, nil, nil], budget: .max, current: nil, expected: nil),
