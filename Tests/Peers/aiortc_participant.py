@@ -440,7 +440,7 @@ def receiver_streams(receiver, ssrc, rtx_ssrc):
 # The participant.
 
 class AiortcParticipant:
-    def __init__(self, url, jwt, channel_uuid=None, audio=True, video=True, info=None, log=None, video_jitter_capacity=128):
+    def __init__(self, url, jwt, channel_uuid=None, audio=True, video=True, info=None, log=None, video_jitter_capacity=64):
         self.url, self.jwt, self.channel_uuid = url, jwt, channel_uuid
         self.video_jitter_capacity = video_jitter_capacity
         self.audio, self.video = audio, video
@@ -678,10 +678,11 @@ class AiortcParticipant:
             known = set(pc.getTransceivers())
             await pc.setRemoteDescription(RTCSessionDescription(sdp=self._stc.offer(wanted), type="offer"))
             if self.video_jitter_capacity:
-                # aiortc's video jitter buffer (512 packets) releases frames only in sequence order, so one packet
-                # nobody can resend (lost upstream for good) stalls decoding for 512 packets (~20 s at these
-                # rates) before aiortc drops it and sends a PLI. Browsers give up within about a second; a
-                # smaller buffer gets aiortc closer to that. Swapped before the answer starts the receivers.
+                # aiortc's video jitter buffer (512 packets) releases frames only in sequence order, so one
+                # sequence number nobody can resend (the server leaves such holes around simulcast layer switches,
+                # see README) stalls decoding for 512 packets (~20 s at these rates) before aiortc drops it and
+                # sends a PLI. Browsers give up within a second or two; 64 packets (2-3 s here, still several whole
+                # key frames) gets aiortc closer. Swapped before the answer starts the receivers.
                 from aiortc.jitterbuffer import JitterBuffer
                 for t in pc.getTransceivers():
                     if t not in known and t.kind == "video":

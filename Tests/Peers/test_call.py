@@ -146,7 +146,7 @@ def test_aiortc_participant_loss_is_repaired_both_ways():
         k: from_aiortc["camera"].get(k) for k in ("framesDecoded", "packetsLost", "nackCount", "freezeCount", "keyFramesDecoded")}}))
     assert camera_out["nackedPackets"] > 0 and camera_out["retransmittedPacketsSent"] > 0, camera_out
     camera = from_chromium["camera"]
-    assert camera["nackedPackets"] > 0 and camera["rtxPacketsReceived"] > 0 and camera["framesDecoded"] > 60, camera
+    assert camera["nackedPackets"] > 0 and camera["rtxPacketsReceived"] > 0 and camera["framesDecoded"] > 40, camera
     assert from_aiortc["camera"]["framesDecoded"] > 100, from_aiortc["camera"]
     assert from_chromium["audio"]["packetsReceived"] > 150 and from_aiortc["audio"]["packetsReceived"] > 150
 
