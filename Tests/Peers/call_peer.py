@@ -2,12 +2,14 @@
 """Odoo calls through the real `sfu` server with headless Chromium participants running our JavaScript client
 (client/call.html), inside a loopback-only network namespace (run it through netns.sh).
 
-  call_peer.py SCENARIO [--participants N] [--browsers chromium,firefox] [--seconds S] [--env KEY=VALUE ...]
+  call_peer.py SCENARIO [--participants N] [--browsers chromium,firefox] [--aiortc M] [--seconds S] [--env KEY=VALUE ...]
 
 Starts `sfu` ($SFU_BINARY) on 127.0.0.1, creates a channel over HTTP (/v1/channel), opens one browser per
 participant (Chromium unless --browsers names them in order, e.g. `chromium,firefox`: Firefox ESR through
 Marionette, see peerkit.Firefox) on call.html (fake microphone and camera, the camera in simulcast as the server's
-producerOptionsByKind asks), runs SCENARIO and prints one JSON object with what it observed:
+producerOptionsByKind asks), plus --aiortc M aiortc participants (aiortc_participant.py, each on its own asyncio loop
+in a thread of this process, session ids after the browser ones, seen through the same state() shape), runs SCENARIO
+and prints one JSON object with what it observed:
 
   join      every participant reaches ICE + DTLS "connected" on both transports; join timings (ms)
   call      every participant decodes video and receives audio from every other one; then participant 0
@@ -98,11 +100,62 @@ class Participant:
     def run(self, expr):
         return call(self.driver, expr)
 
+    def timing(self):
+        return self.run("window.timing")
+
+    def leave(self):
+        self.run("window.sfu.disconnect()")
+
     def close(self):
         try:
             self.driver.quit()
         except Exception:
             pass
+
+
+class AiortcCallParticipant:
+    """An aiortc participant (aiortc_participant.py) in a thread of this process. state() has the shape of
+    call.html's callState() for what the scenarios read (transport states, consumers with inbound figures: video
+    framesDecoded = frames aiortc decoded, audio packetsReceived, and framesReceived = decoded audio frames)."""
+
+    browser = "aiortc"
+
+    def __init__(self, server, channel, session_id):
+        from aiortc_participant import ParticipantThread
+        self.session_id = session_id
+        token = pyjwt.encode({"sfu_channel_uuid": channel, "session_id": session_id}, KEY, algorithm="HS256")
+        self.thread = ParticipantThread(f"ws://127.0.0.1:{server.port}", token, channel, session_id=session_id)
+
+    def state(self):
+        s = self.thread.summary()
+        feedback = lambda f: {"nackedPackets": f.get("nackedPackets"), "retransmittedPacketsSent": f.get("retransmitted"),
+                              "pliCount": f.get("pli"), "firCount": f.get("fir"), "rembBitrate": f.get("remb"),
+                              "reportedLost": f.get("reportedLost"), "receiverReports": f.get("receiverReports")}
+        transport = lambda t: {k: v for k, v in (t or {}).items() if k not in ("inbound", "outbound")}
+        return {"state": s["state"], "errors": s["errors"], "aiortc": True,
+                "stats": {"send": transport(s["send"]), "recv": transport(s["recv"]),
+                          "producers": {t: {"id": i, "kind": "audio" if t == "audio" else "video",
+                                            "outbound": [{**(((s["send"] or {}).get("outbound") or {}).get("audio" if t == "audio" else "video") or {}),
+                                                          **feedback(s["feedbackFromServer"].get(t) or {})}]}
+                                        for t, i in s["producers"].items()},
+                          "consumers": [{"sessionId": c["sessionId"], "type": c["type"], "kind": c["kind"], "paused": not c["active"],
+                                         "inbound": [{"ssrc": c["ssrc"], "kind": c["kind"], "payloadType": c["payloadType"],
+                                                      "packetsReceived": c["packetsReceived"], "packetsLost": c["packetsLost"],
+                                                      "framesReceived": c["frames"], "frameWidth": c["width"], "frameHeight": c["height"],
+                                                      "rtxPacketsReceived": c.get("rtxPacketsReceived"),
+                                                      "nackedPackets": c["sentToServer"].get("nackedPackets"), "pliCount": c["sentToServer"].get("pli"),
+                                                      **({"framesDecoded": c["frames"]} if c["kind"] == "video" else {})}]}
+                                        for c in s["consumers"] if not c["replaced"] and not c["left"]]},
+                "log": [{"update": "disconnect", "payload": e["SESSION_LEAVE"]} for e in s["events"] if "SESSION_LEAVE" in e]}
+
+    def timing(self):
+        return self.thread.participant.timing
+
+    def leave(self):
+        self.thread.leave()
+
+    def close(self):
+        self.thread.close()
 
 
 def transports_connected(state):
@@ -164,6 +217,7 @@ def main():
     ap.add_argument("--participants", type=int, default=2)
     ap.add_argument("--browsers", default="chromium",
                     help="comma-separated browser per participant (chromium|firefox), the last one repeats")
+    ap.add_argument("--aiortc", type=int, default=0, help="aiortc participants, after the browser ones")
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--env", action="append", default=[])
@@ -184,11 +238,12 @@ def main():
                 channel = server.channel()
                 group = [Participant(page.server_address[1], server, channel, i + 1, browser=browser_of(i))
                      for i in range(args.participants)]
+                group += [AiortcCallParticipant(server, channel, args.participants + i + 1) for i in range(args.aiortc)]
                 participants += group
                 for p in group:
                     wait("transports connected", lambda: transports_connected(p.state()), 30)
                 for index, p in enumerate(group):
-                    t = p.run("window.timing")
+                    t = p.timing()
                     timings.append(round(max(t["send"], t["recv"]) - t["connecting"], 1))
                     if index == len(group) - 1:
                         joiners.append(timings[-1])
@@ -203,6 +258,7 @@ def main():
             channel = server.channel()
             participants = [Participant(page.server_address[1], server, channel, i + 1, browser=browser_of(i), video=args.video)
                             for i in range(args.participants)]
+            participants += [AiortcCallParticipant(server, channel, args.participants + i + 1) for i in range(args.aiortc)]
             for p in participants:
                 others = [o for o in participants if o is not p]
                 wait(f"media at participant {p.session_id}", lambda: media_flowing(p, others), 60)
@@ -241,7 +297,7 @@ def main():
                 result["pause"] = {"before": before, "pausedStart": paused_start, "pausedEnd": paused_end, "resumed": resumed}
                 result["participants"] = [summary(p) for p in participants]
                 leaver = participants[-1]
-                leaver.run("window.sfu.disconnect()")
+                leaver.leave()
                 for p in participants[:-1]:
                     wait("leave seen", lambda: any(u.get("update") == "disconnect" and str(u["payload"]["sessionId"]) == str(leaver.session_id)
                                                    for u in p.state()["log"]), 10)

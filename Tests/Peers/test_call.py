@@ -96,3 +96,71 @@ def test_simulcast_starts_low_and_switches_up_at_key_frames():
     assert widths[0] < 1280 and max(widths) > widths[0], widths          # started on a lower layer, switched up
     assert all(b > a for a, b in zip(frames, frames[1:])), frames       # decoding never stalled
     assert timeline[-1]["keyFramesDecoded"] <= 15                        # no key-frame storm
+
+
+def test_aiortc_participant_and_chromium_exchange_media():
+    """One Chromium participant (our JS client, simulcast camera) and one aiortc participant (aiortc_participant.py:
+    opus + VP8 320x240 without simulcast, no transport-cc, its own fabricated SDP on both transports) in one channel:
+    each decodes the other's video and receives the other's audio."""
+    result = run_call("media", "--participants", "1", "--aiortc", "1", "--seconds", "8")
+    chromium, aio = result["participants"]
+    assert aio["browser"] == "aiortc" and chromium["browser"] == "chromium"
+    for p in (chromium, aio):
+        assert p["state"] == "connected" and not p["errors"], p
+        assert p["send"]["dtlsState"] == p["recv"]["dtlsState"] == "connected", p
+    assert set(aio["producers"]) == {"audio", "camera"}
+    from_aiortc = {c["type"]: c for c in chromium["consumers"] if str(c["sessionId"]) == str(aio["session"])}
+    from_chromium = {c["type"]: c for c in aio["consumers"] if str(c["sessionId"]) == str(chromium["session"])}
+    print(json.dumps({"chromiumDecodedFromAiortc": {t: {k: c.get(k) for k in ("framesDecoded", "frameWidth", "packetsReceived", "packetsLost", "totalSamplesReceived")}
+                                                    for t, c in from_aiortc.items()},
+                      "aiortcDecodedFromChromium": {t: {k: c.get(k) for k in ("framesReceived", "frameWidth", "packetsReceived", "packetsLost")}
+                                                    for t, c in from_chromium.items()}}))
+    # Chromium decodes aiortc's camera (router PT 101) and plays its audio (router PT 100).
+    camera, audio = from_aiortc["camera"], from_aiortc["audio"]
+    assert camera["payloadType"] == 101 and camera["frameWidth"] == 320 and camera["framesDecoded"] > 50, camera
+    assert audio["payloadType"] == 100 and audio["packetsReceived"] > 150 and audio["totalSamplesReceived"] > 0, audio
+    # aiortc decodes the one simulcast layer of Chromium's camera the server forwards, and decodes its audio.
+    camera, audio = from_chromium["camera"], from_chromium["audio"]
+    assert camera["payloadType"] == 101 and camera["framesDecoded"] > 50 and camera["frameWidth"] in (160, 320, 640), camera
+    assert audio["payloadType"] == 100 and audio["packetsReceived"] > 150 and audio["framesReceived"] > 150, audio
+    # The server's receiver reports and REMB reach aiortc's senders.
+    for type_ in ("audio", "camera"):
+        [out] = aio["producers"][type_]["outbound"]
+        assert out["packetsSent"] > 150 and out["receiverReports"] > 0 and out["rembBitrate"], out
+    [channel] = result["stats"]
+    assert channel["sessionsStats"]["count"] == 2 and channel["sessionsStats"]["cameraCount"] == 2
+    assert not result["serverErrors"], result["serverErrors"]
+
+
+def test_aiortc_participant_loss_is_repaired_both_ways():
+    """RTC_SIMULATED_LOSS=10 in the server's I/O layer: the server NACKs aiortc's camera and aiortc retransmits
+    (as RTX); aiortc NACKs the server for Chromium's camera and receives the server's RTX; video keeps decoding on
+    both sides. (aiortc's own audio jitter buffer discards up to 16 frames per lost packet, so audio is only
+    required to arrive.)"""
+    result = run_call("media", "--participants", "1", "--aiortc", "1", "--seconds", "12", "--env", "RTC_SIMULATED_LOSS=10")
+    chromium, aio = result["participants"]
+    [camera_out] = aio["producers"]["camera"]["outbound"]
+    from_chromium = {c["type"]: c for c in aio["consumers"]}
+    from_aiortc = {c["type"]: c for c in chromium["consumers"]}
+    print(json.dumps({"aiortcCamera": camera_out, "aiortcReceives": from_chromium["camera"], "chromiumReceives": {
+        k: from_aiortc["camera"].get(k) for k in ("framesDecoded", "packetsLost", "nackCount", "freezeCount", "keyFramesDecoded")}}))
+    assert camera_out["nackedPackets"] > 0 and camera_out["retransmittedPacketsSent"] > 0, camera_out
+    camera = from_chromium["camera"]
+    assert camera["nackedPackets"] > 0 and camera["rtxPacketsReceived"] > 0 and camera["framesDecoded"] > 40, camera
+    assert from_aiortc["camera"]["framesDecoded"] > 100, from_aiortc["camera"]
+    assert from_chromium["audio"]["packetsReceived"] > 150 and from_aiortc["audio"]["packetsReceived"] > 150
+
+
+def test_aiortc_participant_in_a_call_pause_resume_and_leave():
+    """Chromium pauses and resumes its download of the aiortc participant's camera; then aiortc leaves and Chromium
+    sees SESSION_LEAVE; meanwhile aiortc decodes Chromium's camera."""
+    result = run_call("call", "--participants", "1", "--aiortc", "1")
+    assert result["mediaFlowing"]
+    pause = result["pause"]
+    assert pause["pausedEnd"] - pause["pausedStart"] <= 1, pause
+    assert pause["resumed"] > pause["pausedEnd"], pause
+    assert result["leave"]["remainingConsumersOfLeaver"] == 0
+    aio = result["participants"][1]
+    assert aio["browser"] == "aiortc" and not aio["errors"]
+    assert any(c["type"] == "camera" and c.get("framesDecoded", 0) > 0 for c in aio["consumers"]), aio
+    assert not result["serverErrors"], result["serverErrors"]
