@@ -130,6 +130,9 @@ public struct ConsumerForwarder: Sendable {
     var lastForwardedHadMarker = true
     var nextEvaluation: Duration?
     var keyFrameRequestedLayer: Int?
+    /// Per layer, the newest packet dropped while waiting for a key frame: a key frame starting at or before
+    /// it (a late, retransmitted first packet) would leave those dropped packets as a gap no NACK can fill.
+    var droppedWhileWaiting: [RTPSequenceNumber?] = []
     var keyFrameRequestedAt: Duration = .zero
     var outputs: [ConsumerForwarderOutput] = []
     var outputHead = 0
@@ -225,6 +228,29 @@ public struct ConsumerForwarder: Sendable {
 
     mutating func emit(_ o: ConsumerForwarderOutput) { outputs.append(o) }
 
+    /// Records a packet of `layer` dropped while waiting for a key frame there; returns nil (the drop).
+    mutating func droppedWaiting(_ packet: RTPPacket, layer: Int) -> RTPPacket? {
+        guard configuration.waitsForKeyFrame else { return nil }
+        if droppedWhileWaiting.count < configuration.layerCount {
+            droppedWhileWaiting = Array(repeating: nil, count: configuration.layerCount)
+        }
+        if let newest = droppedWhileWaiting[layer], !(newest < packet.sequenceNumber) { return nil }
+        droppedWhileWaiting[layer] = packet.sequenceNumber
+        return nil
+    }
+
+    /// Whether a key frame packet may start forwarding on `layer`: not if a newer packet of that layer was
+    /// already dropped while waiting (a late first packet); then a fresh key frame is asked for.
+    mutating func usableStart(_ packet: RTPPacket, layer: Int, now: Duration) -> Bool {
+        guard configuration.waitsForKeyFrame, droppedWhileWaiting.indices.contains(layer),
+              let newest = droppedWhileWaiting[layer], !(newest < packet.sequenceNumber) else { return true }
+        keyFrameRequestedLayer = nil
+        emit(.keyFrameNeeded(layer: layer))
+        keyFrameRequestedLayer = layer
+        keyFrameRequestedAt = now
+        return false
+    }
+
     mutating func requestKeyFrameIfNeeded(now: Duration) {
         guard configuration.waitsForKeyFrame, !isPaused, let target = targetLayer else { return }
         guard syncRequired || currentLayer != target else { return }
@@ -279,22 +305,26 @@ public struct ConsumerForwarder: Sendable {
         let startsSegment: Bool
         if currentLayer != target {
             if layer == target && (isKeyFrame || !configuration.waitsForKeyFrame) {
+                guard usableStart(packet, layer: layer, now: now) else { return nil }
                 startsSegment = true
             } else if layer == currentLayer {
                 // Keep forwarding the current layer until the switch (after a resume: from a key frame).
                 if syncRequired {
-                    guard isKeyFrame || !configuration.waitsForKeyFrame else { return nil }
+                    guard isKeyFrame || !configuration.waitsForKeyFrame else { return droppedWaiting(packet, layer: layer) }
+                    guard usableStart(packet, layer: layer, now: now) else { return nil }
                     startsSegment = true
                 } else {
                     startsSegment = false
                 }
             } else {
+                if layer == target { return droppedWaiting(packet, layer: layer) }
                 return nil
             }
         } else {
             guard layer == target else { return nil }
             if syncRequired {
-                guard isKeyFrame || !configuration.waitsForKeyFrame else { return nil }
+                guard isKeyFrame || !configuration.waitsForKeyFrame else { return droppedWaiting(packet, layer: layer) }
+                guard usableStart(packet, layer: layer, now: now) else { return nil }
                 startsSegment = true
             } else {
                 startsSegment = false
@@ -319,6 +349,7 @@ public struct ConsumerForwarder: Sendable {
                 timestamps.rebase(nextInput: packet.timestamp, now: now, equivalentInPreviousSource: equivalent)
             }
             vp8.resync()
+            if droppedWhileWaiting.indices.contains(layer) { droppedWhileWaiting[layer] = nil }
             if currentLayer != layer { emit(.layerChanged(layer: layer)) }
             currentLayer = layer
             syncRequired = false

@@ -219,6 +219,31 @@ struct Forwarded {
         Self.expectContinuous(r0 + waiting + switched)
     }
 
+    /// A key frame's first packet lost on the way in and recovered (RTX) after the rest of the frame was
+    /// dropped while waiting: starting there would leave the dropped packets as a permanent gap (the receiver
+    /// NACKs numbers that will never come). The forwarder keeps waiting and asks for a new key frame.
+    @Test func aKeyFrameStartOlderThanPacketsDroppedWhileWaitingIsNotUsed() throws {
+        var f = ConsumerForwarder(configuration: Self.videoConfig(layers: 1))
+        var streams = Self.layers(1)
+        f.resume(now: .zero)
+        _ = Self.drain(&f)
+        let key = streams[0].frame(key: true, packets: 3)
+        // Packets 2 and 3 of the key frame arrive first (dropped: waiting for a key frame start)...
+        let dropped1 = f.forward(key[1].0, layer: 0, isKeyFrame: false, now: .milliseconds(10))
+        let dropped2 = f.forward(key[2].0, layer: 0, isKeyFrame: false, now: .milliseconds(11))
+        #expect(dropped1 == nil && dropped2 == nil)
+        // ...then the retransmitted first packet: too late to start from.
+        let late = f.forward(key[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(30))
+        #expect(late == nil)
+        #expect(Self.drain(&f).contains(.keyFrameNeeded(layer: 0)))
+        // The next key frame starts the stream, with no gap.
+        let next = streams[0].frame(key: true, packets: 2)
+        let aOpt = f.forward(next[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(60))
+        let bOpt = f.forward(next[1].0, layer: 0, isKeyFrame: false, now: .milliseconds(61))
+        let a = try #require(aOpt), b = try #require(bOpt)
+        #expect(a.sequenceNumber.distance(to: b.sequenceNumber) == 1)
+    }
+
     @Test func switchAfterAnIncompleteFrameSkipsOneSequenceNumber() throws {
         var f = ConsumerForwarder(configuration: Self.videoConfig(layers: 2))
         var streams = Self.layers(2)
