@@ -164,3 +164,14 @@ def test_aiortc_participant_in_a_call_pause_resume_and_leave():
     assert aio["browser"] == "aiortc" and not aio["errors"]
     assert any(c["type"] == "camera" and c.get("framesDecoded", 0) > 0 for c in aio["consumers"]), aio
     assert not result["serverErrors"], result["serverErrors"]
+
+
+def test_a_late_key_frame_packet_does_not_leave_a_gap():
+    """repro_late_keyframe.py: aiortc A withholds the first packet of a key frame once and resends it after the
+    rest; the joining consumer B must not be started from it (which left an unrecoverable sequence gap)."""
+    cmd = [os.path.join(HERE, "netns.sh"), "python3", os.path.join(HERE, "repro_late_keyframe.py")]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    result = json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+    print(json.dumps({k: v for k, v in result.items() if k != "trace"}))
+    assert result["holes"] == []
+    assert result["B"][0]["frames"] > 50
