@@ -47,6 +47,15 @@ let package = Package(
             plugins: plugin
         ),
         .executableTarget(
+            name: "RouterBenchmarks",
+            dependencies: bench + [
+                .product(name: "SFU", package: "swift-sfu"), .product(name: "SFUTestSupport", package: "swift-sfu"),
+                .product(name: "RTP", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/RouterBenchmarks",
+            plugins: plugin
+        ),
+        .executableTarget(
             name: "RTCBaseBenchmarks",
             dependencies: bench + [.product(name: "RTCBase", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/RTCBaseBenchmarks",
