@@ -1,26 +1,9 @@
 """Firefox ESR (Debian package, headless, fake media through its prefs, driven over Marionette) and Chromium in
 the same Odoo call through the real `sfu`, both on our JavaScript client, in a loopback-only namespace
 (call_peer.py --browsers does the driving; this asserts on what it observed)."""
-import json
-import os
-import subprocess
-
-import pytest
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_call(*args, timeout=240):
-    if not os.environ.get("SFU_BINARY"):
-        pytest.fail("SFU_BINARY is not set: run through Tests/Peers/run.sh")
-    cmd = [os.path.join(HERE, "netns.sh"), "python3", os.path.join(HERE, "call_peer.py"), *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"call_peer.py printed nothing (rc {out.returncode}): {out.stderr[-3000:]}"
-    result = json.loads(lines[-1])
-    print(json.dumps({k: v for k, v in result.items() if k != "participants"}))
-    assert "failure" not in result, json.dumps(result)[:6000]
-    return result
+from test_call import run_call
 
 
 def test_chromium_and_firefox_see_and_hear_each_other():
