@@ -1,8 +1,6 @@
 """Firefox ESR (Debian package, headless, fake media through its prefs, driven over Marionette) and Chromium in
 the same Odoo call through the real `sfu`, both on our JavaScript client, in a loopback-only namespace
 (call_peer.py --browsers does the driving; this asserts on what it observed)."""
-
-
 from test_call import run_call
 
 
