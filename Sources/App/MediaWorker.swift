@@ -19,6 +19,8 @@ final class MediaWorker: @unchecked Sendable {
     private let dtlsContext: DTLSContext
     private var socket: (any Channel)?
     private(set) var udpPort = 0
+    /// ICE-TCP (passive) listener of this worker, `nil` when no port of the range was free (ICETCPServer.swift).
+    private(set) var tcp: ICETCPServer?
     private var hub: SessionHub
     private let router: MediaRouter
     private var addresses: [ICETuple: SocketAddress] = [:]
@@ -87,6 +89,14 @@ final class MediaWorker: @unchecked Sendable {
         if let lastError { throw lastError }
         var environment = environment
         environment.udpPort = udpPort
+        // ICE-TCP hook: a passive TCP candidate on the same interface and port range (announced when bound).
+        let tcp = ICETCPServer(loop: loop, logger: logger) { [unowned self] frame, tuple in receivedTCP(frame, from: tuple) }
+        do {
+            environment.tcpPort = try tcp.start(host: host, ports: ports, offset: offset)
+            self.tcp = tcp
+        } catch {
+            logger.warning("no free TCP port in \(ports) for ICE-TCP: \(error)")
+        }
         try loop.submit { [self] in hub = SessionHub(environment: environment) }.wait()
         tick = loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { [self] _ in onTick() }
     }
@@ -213,6 +223,13 @@ final class MediaWorker: @unchecked Sendable {
         flushRouter()
     }
 
+    /// ICE-TCP hook: one RFC 4571 frame from a TCP connection; `true` when the router found it valid.
+    private func receivedTCP(_ frame: ByteBuffer, from tuple: ICETuple) -> Bool {
+        let valid = router.handle(frame, from: tuple, now: now)
+        flushRouter()
+        return valid
+    }
+
     /// Sends what the router queued (one flush per burst) and logs its events.
     private func flushRouter() {
         while let event = router.pollEvent() {
@@ -231,6 +248,7 @@ final class MediaWorker: @unchecked Sendable {
         guard let socket else { return }
         var wrote = false
         while let t = router.pollTransmit() {
+            if t.destination.transport == .tcp { tcp?.send(t.bytes, to: t.destination); continue }   // ICE-TCP hook
             guard let address = addresses[t.destination] ?? SocketAddress(t.destination) else { continue }
             if simulatedLoss > 0, isMedia(t.bytes), Double.random(in: 0..<1) < simulatedLoss { continue }
             socket.write(AddressedEnvelope(remoteAddress: address, data: t.bytes), promise: nil)

@@ -75,7 +75,7 @@ do {
         try worker.start(host: configuration.rtcInterface, ports: configuration.rtcMinPort...configuration.rtcMaxPort,
                          offset: index * max(1, (configuration.rtcMaxPort - configuration.rtcMinPort + 1) / configuration.numWorkers),
                          environment: environment)
-        Logger(label: "RTC").info("worker \(index) listening on udp \(configuration.rtcInterface):\(worker.udpPort)")
+        Logger(label: "RTC").info("worker \(index) listening on udp \(configuration.rtcInterface):\(worker.udpPort)\(worker.tcp.map { ", tcp \($0.port)" } ?? "")")
         workers.append(worker)
     }
     webSocket.workers.withLock { [workers] in $0 = workers }
