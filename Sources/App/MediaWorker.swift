@@ -36,6 +36,10 @@ final class MediaWorker: @unchecked Sendable {
 
     /// RTC_SIMULATED_LOSS (fraction): media datagrams dropped at random each way, for loss tests.
     var simulatedLoss = 0.0
+    /// RTC_PLAINTEXT_TAP_DIR: set before ``start(host:ports:offset:environment:)`` to tap every transport.
+    var plaintextTapDirectory: String?
+    /// Plaintext tap hook (PlaintextTap.swift): one pcap per transport, when RTC_PLAINTEXT_TAP_DIR is set.
+    private var tap: PlaintextTap?
 
     init(index: Int, loop: any EventLoop, webSocket: WebSocketState, dtlsContext: DTLSContext) {
         self.index = index
@@ -98,6 +102,17 @@ final class MediaWorker: @unchecked Sendable {
             logger.warning("no free TCP port in \(ports) for ICE-TCP: \(error)")
         }
         try loop.submit { [self] in hub = SessionHub(environment: environment) }.wait()
+        // Plaintext tap hook: transports created from now on report their RTP/RTCP in the clear.
+        if let directory = plaintextTapDirectory {
+            let (announced, tcpPort) = (environment.announcedAddress, environment.tcpPort)
+            try loop.submit { [self] in
+                tap = PlaintextTap(directory: directory, serverAddress: announced, udpPort: udpPort, tcpPort: tcpPort,
+                                   fallbackLabel: "worker\(index)", notify: { [logger] in logger.info("plaintext tap: \($0)") }) {
+                    [unowned self] id in hub.order.keys.first { hub.sessions(in: $0).contains { $0.stc == id || $0.cts == id } }
+                }
+                router.tapsPlaintext = true
+            }.wait()
+        }
         tick = loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { [self] _ in onTick() }
     }
 
@@ -187,6 +202,7 @@ final class MediaWorker: @unchecked Sendable {
             }
         case .closeTransport(let id):
             router.closeTransport(id)
+            tap?.close(id)   // plaintext tap hook
             addresses = addresses.filter { router.isBound($0.key) }   // forget the closed transport's peers
         case .createProducer(let spec):
             do {
@@ -242,7 +258,8 @@ final class MediaWorker: @unchecked Sendable {
             case .dtlsClosed: logger.debug("transport \(id): DTLS closed")
             case .dropped(let reason): logger.debug("transport \(id): dropped: \(reason)")
             case .keyLog(let line): keyLog?.write(Data((line + "\n").utf8))
-            case .rtp, .rtcp, .plaintext: break
+            case .plaintext(let packet): if router.transport(id) != nil { tap?.record(id, packet) }   // plaintext tap hook (none after close)
+            case .rtp, .rtcp: break
             }
         }
         guard let socket else { return }
@@ -259,6 +276,7 @@ final class MediaWorker: @unchecked Sendable {
 
     private func onTick() {
         let now = self.now
+        tap?.tick(now: now)   // plaintext tap hook: periodic flush
         if now >= nextStatsPublication {
             nextStatsPublication = now + .seconds(1)
             publishStats()
