@@ -69,6 +69,10 @@ struct Configuration: Equatable, Sendable {
               meaning: "any non-empty value colours log lines by level"),
         .init(name: "RTC_SIMULATED_LOSS", defaultValue: "0",
               meaning: "testing aid (not in odoo/sfu): percent (0-50) of RTP/RTCP datagrams dropped at random each way"),
+        .init(name: "RTC_PLAINTEXT_TAP_DIR", defaultValue: "(unset)",
+              meaning: "debugging aid (not in odoo/sfu): write every transport's decrypted RTP/RTCP to <dir>/<channel>-<transport>.pcap "
+                  + "(synthetic UDP from the peer to PUBLIC_IP:<RTC port> and back; Wireshark: Decode As RTP on that port; "
+                  + "200 MB per file, 256 files open per worker)"),
     ]
 
     static let audioCodecNames = ["opus", "PCMU", "PCMA"]
@@ -103,6 +107,8 @@ struct Configuration: Equatable, Sendable {
     var logColor: Bool?
     /// RTC_SIMULATED_LOSS as a fraction (0…0.5): media datagrams the workers drop on purpose (loss tests).
     var simulatedLoss: Double
+    /// RTC_PLAINTEXT_TAP_DIR: where the plaintext tap writes one pcap per transport (`nil`: tap off).
+    var plaintextTapDirectory: String?
 
     /// Reads the configuration from `environment`.
     /// - Parameter availableParallelism: the CPU count that caps `NUM_WORKERS` (injected for tests).
@@ -197,6 +203,7 @@ struct Configuration: Equatable, Sendable {
         } else {
             self.simulatedLoss = 0
         }
+        self.plaintextTapDirectory = value("RTC_PLAINTEXT_TAP_DIR")
     }
 }
 

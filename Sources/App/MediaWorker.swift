@@ -19,6 +19,8 @@ final class MediaWorker: @unchecked Sendable {
     private let dtlsContext: DTLSContext
     private var socket: (any Channel)?
     private(set) var udpPort = 0
+    /// ICE-TCP (passive) listener of this worker, `nil` when no port of the range was free (ICETCPServer.swift).
+    private(set) var tcp: ICETCPServer?
     private var hub: SessionHub
     private let router: MediaRouter
     private var addresses: [ICETuple: SocketAddress] = [:]
@@ -34,6 +36,10 @@ final class MediaWorker: @unchecked Sendable {
 
     /// RTC_SIMULATED_LOSS (fraction): media datagrams dropped at random each way, for loss tests.
     var simulatedLoss = 0.0
+    /// RTC_PLAINTEXT_TAP_DIR: set before ``start(host:ports:offset:environment:)`` to tap every transport.
+    var plaintextTapDirectory: String?
+    /// Plaintext tap hook (PlaintextTap.swift): one pcap per transport, when RTC_PLAINTEXT_TAP_DIR is set.
+    private var tap: PlaintextTap?
 
     init(index: Int, loop: any EventLoop, webSocket: WebSocketState, dtlsContext: DTLSContext) {
         self.index = index
@@ -87,7 +93,26 @@ final class MediaWorker: @unchecked Sendable {
         if let lastError { throw lastError }
         var environment = environment
         environment.udpPort = udpPort
+        // ICE-TCP hook: a passive TCP candidate on the same interface and port range (announced when bound).
+        let tcp = ICETCPServer(loop: loop, logger: logger) { [unowned self] frame, tuple in receivedTCP(frame, from: tuple) }
+        do {
+            environment.tcpPort = try tcp.start(host: host, ports: ports, offset: offset)
+            self.tcp = tcp
+        } catch {
+            logger.warning("no free TCP port in \(ports) for ICE-TCP: \(error)")
+        }
         try loop.submit { [self] in hub = SessionHub(environment: environment) }.wait()
+        // Plaintext tap hook: transports created from now on report their RTP/RTCP in the clear.
+        if let directory = plaintextTapDirectory {
+            let (announced, tcpPort) = (environment.announcedAddress, environment.tcpPort)
+            try loop.submit { [self] in
+                tap = PlaintextTap(directory: directory, serverAddress: announced, udpPort: udpPort, tcpPort: tcpPort,
+                                   fallbackLabel: "worker\(index)", notify: { [logger] in logger.info("plaintext tap: \($0)") }) {
+                    [unowned self] id in hub.order.keys.first { hub.sessions(in: $0).contains { $0.stc == id || $0.cts == id } }
+                }
+                router.tapsPlaintext = true
+            }.wait()
+        }
         tick = loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { [self] _ in onTick() }
     }
 
@@ -177,6 +202,7 @@ final class MediaWorker: @unchecked Sendable {
             }
         case .closeTransport(let id):
             router.closeTransport(id)
+            tap?.close(id)   // plaintext tap hook
             addresses = addresses.filter { router.isBound($0.key) }   // forget the closed transport's peers
         case .createProducer(let spec):
             do {
@@ -213,6 +239,13 @@ final class MediaWorker: @unchecked Sendable {
         flushRouter()
     }
 
+    /// ICE-TCP hook: one RFC 4571 frame from a TCP connection; `true` when the router found it valid.
+    private func receivedTCP(_ frame: ByteBuffer, from tuple: ICETuple) -> Bool {
+        let valid = router.handle(frame, from: tuple, now: now)
+        flushRouter()
+        return valid
+    }
+
     /// Sends what the router queued (one flush per burst) and logs its events.
     private func flushRouter() {
         while let event = router.pollEvent() {
@@ -225,12 +258,14 @@ final class MediaWorker: @unchecked Sendable {
             case .dtlsClosed: logger.debug("transport \(id): DTLS closed")
             case .dropped(let reason): logger.debug("transport \(id): dropped: \(reason)")
             case .keyLog(let line): keyLog?.write(Data((line + "\n").utf8))
-            case .rtp, .rtcp, .plaintext: break
+            case .plaintext(let packet): if router.transport(id) != nil { tap?.record(id, packet) }   // plaintext tap hook (none after close)
+            case .rtp, .rtcp: break
             }
         }
         guard let socket else { return }
         var wrote = false
         while let t = router.pollTransmit() {
+            if t.destination.transport == .tcp { tcp?.send(t.bytes, to: t.destination); continue }   // ICE-TCP hook
             guard let address = addresses[t.destination] ?? SocketAddress(t.destination) else { continue }
             if simulatedLoss > 0, isMedia(t.bytes), Double.random(in: 0..<1) < simulatedLoss { continue }
             socket.write(AddressedEnvelope(remoteAddress: address, data: t.bytes), promise: nil)
@@ -241,6 +276,7 @@ final class MediaWorker: @unchecked Sendable {
 
     private func onTick() {
         let now = self.now
+        tap?.tick(now: now)   // plaintext tap hook: periodic flush
         if now >= nextStatsPublication {
             nextStatsPublication = now + .seconds(1)
             publishStats()

@@ -69,13 +69,17 @@ do {
     for (index, loop) in workerGroup.makeIterator().enumerated() {
         let worker = MediaWorker(index: index, loop: loop, webSocket: webSocket, dtlsContext: dtlsContext)
         worker.simulatedLoss = configuration.simulatedLoss
+        worker.plaintextTapDirectory = configuration.plaintextTapDirectory
         if configuration.simulatedLoss > 0 {
             Logger(label: "RTC").warning("RTC_SIMULATED_LOSS: dropping \(configuration.simulatedLoss * 100)% of media datagrams each way")
         }
         try worker.start(host: configuration.rtcInterface, ports: configuration.rtcMinPort...configuration.rtcMaxPort,
                          offset: index * max(1, (configuration.rtcMaxPort - configuration.rtcMinPort + 1) / configuration.numWorkers),
                          environment: environment)
-        Logger(label: "RTC").info("worker \(index) listening on udp \(configuration.rtcInterface):\(worker.udpPort)")
+        if index == 0, let directory = configuration.plaintextTapDirectory {
+            Logger(label: "RTC").warning("RTC_PLAINTEXT_TAP_DIR: writing every transport's decrypted RTP/RTCP to \(directory)")
+        }
+        Logger(label: "RTC").info("worker \(index) listening on udp \(configuration.rtcInterface):\(worker.udpPort)\(worker.tcp.map { ", tcp \($0.port)" } ?? "")")
         workers.append(worker)
     }
     webSocket.workers.withLock { [workers] in $0 = workers }

@@ -26,9 +26,16 @@ public struct RFC4571Framer: Sendable {
 
     /// Appends stream bytes.
     public mutating func feed(_ bytes: ByteBuffer) {
+        // Consumed bytes are dropped here, once per feed, not once per packet (a read carrying thousands of
+        // tiny packets would otherwise move the remainder thousands of times).
+        if pending.readableBytes == 0 { pending.clear() } else if pending.readerIndex > 0 { pending.discardReadBytes() }
         var b = bytes
         pending.writeBuffer(&b)
     }
+
+    /// The first byte of the packet being received, as soon as it has arrived (before the packet is
+    /// complete), so that a stream that is not STUN/DTLS/RTP/RTCP can be refused early; `nil` before then.
+    public var nextPacketFirstByte: UInt8? { pending.getInteger(at: pending.readerIndex + 2, as: UInt8.self) }
 
     /// The next complete packet, `nil` if more bytes are needed.
     public mutating func nextPacket() throws(FramingError) -> ByteBuffer? {
@@ -37,9 +44,7 @@ public struct RFC4571Framer: Sendable {
         guard Int(length) <= maxPacketLength else { throw .tooLong(Int(length)) }
         guard pending.readableBytes >= 2 + Int(length) else { return nil }
         pending.moveReaderIndex(forwardBy: 2)
-        let packet = pending.readSlice(length: Int(length))!
-        if pending.readableBytes == 0 { pending.clear() } else { pending.discardReadBytes() }
-        return packet
+        return pending.readSlice(length: Int(length))!
     }
 
     /// `packet` with its length prefix, ready to write to the stream.

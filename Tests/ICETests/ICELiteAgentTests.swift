@@ -186,6 +186,32 @@ import Testing
         #expect(stream == "0004" + "0001aabb" + "0001" + "80")
     }
 
+    @Test func peeksAtTheFirstByteBeforeThePacketIsComplete() throws {
+        var f = RFC4571Framer()
+        f.feed(ByteBuffer(hex: "0003"))
+        #expect(f.nextPacketFirstByte == nil)
+        f.feed(ByteBuffer(hex: "47"))
+        #expect(f.nextPacketFirstByte == 0x47)
+        #expect(try f.nextPacket() == nil)
+        f.feed(ByteBuffer(hex: "4554" + "0001" + "80"))
+        #expect(try f.nextPacket()?.hexString == "474554")
+        #expect(f.nextPacketFirstByte == 0x80)
+        #expect(try f.nextPacket()?.hexString == "80")
+        #expect(f.nextPacketFirstByte == nil)
+    }
+
+    @Test func manyPacketsInOneFeedComeOutInOrder() throws {
+        var f = RFC4571Framer()
+        var stream = ByteBuffer()
+        for i in 0..<5000 { stream.writeInteger(UInt16(2)); stream.writeInteger(UInt16(i)) }
+        f.feed(stream)
+        var seen: [UInt16] = []
+        while let p = try f.nextPacket() { seen.append(p.getInteger(at: p.readerIndex)!) }
+        #expect(seen == (0..<5000).map(UInt16.init))
+        f.feed(ByteBuffer(hex: "000180"))   // the consumed prefix is dropped, the framer keeps working
+        #expect(try f.nextPacket()?.hexString == "80")
+    }
+
     @Test func refusesBadLengths() {
         var f = RFC4571Framer(maxPacketLength: 1500)
         f.feed(ByteBuffer(hex: "0000"))
