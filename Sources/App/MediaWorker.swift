@@ -49,7 +49,7 @@ final class MediaWorker: @unchecked Sendable {
         self.router = MediaRouter(dtlsContext: dtlsContext,
                                   clock: NTPClock(unixTimeAtOrigin: .nanoseconds(Int64(Date().timeIntervalSince1970 * 1e9))))
         self.keyLog = ProcessInfo.processInfo.environment["SSLKEYLOGFILE"].flatMap { path in
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             let handle = FileHandle(forWritingAtPath: path)
             handle?.seekToEndOfFile()
             return handle
@@ -101,7 +101,8 @@ final class MediaWorker: @unchecked Sendable {
         } catch {
             logger.warning("no free TCP port in \(ports) for ICE-TCP: \(error)")
         }
-        try loop.submit { [self] in hub = SessionHub(environment: environment) }.wait()
+        let finalEnvironment = environment
+        try loop.submit { [self] in hub = SessionHub(environment: finalEnvironment) }.wait()
         // Plaintext tap hook: transports created from now on report their RTP/RTCP in the clear.
         if let directory = plaintextTapDirectory {
             let (announced, tcpPort) = (environment.announcedAddress, environment.tcpPort)
