@@ -51,7 +51,9 @@ import Testing
                     add("rtcp.ssrc.identifier", hex32(c.ssrc.rawValue))
                     for item in c.items {
                         add("rtcp.sdes.type", String(item.type))
-                        add("rtcp.sdes.text", item.text)
+                        // tshark shows no text field for an empty item (Chromium's CNAME on RID-simulcast
+                        // streams is empty).
+                        if !item.text.isEmpty { add("rtcp.sdes.text", item.text) }
                     }
                     add("rtcp.sdes.type", "0")
                 }

@@ -47,20 +47,24 @@ import Testing
                         problems.append("no golden row")
                     }
                     if capture.isPlaintext {
-                        // Payload types as negotiated in these captures: VP8 96, RTX 97, Opus 111 (Chromium)
-                        // and VP8 97 / Opus 96 (aiortc ↔ aiortc).
+                        // Payload types as negotiated in these captures: VP8 96, RTX 97, Opus 111 (Chromium),
+                        // VP8 97 / Opus 96 (aiortc ↔ aiortc), and the router's VP8 101, RTX 102, Opus 100 on
+                        // what our SFU forwards to a consumer.
                         let aiortcPair = capture.name.hasPrefix("aiortc-aiortc")
+                        let sfuConsumer = capture.name.contains(".consumer.plain")
+                        let (vp8PT, rtxPT, opusPT): (UInt8, UInt8?, UInt8) =
+                            aiortcPair ? (97, nil, 96) : sfuConsumer ? (101, 102, 100) : (96, 97, 111)
                         let pt = p.payloadType.rawValue
-                        if pt == (aiortcPair ? 97 : 96) && p.payloadLength > 0 {
+                        if pt == vp8PT && p.payloadLength > 0 {
                             do {
                                 let desc = try VP8PayloadDescriptor(parsing: p.payload)
                                 vp8 += 1
                                 if desc.isKeyFrame { vp8Keys += 1 }
                             } catch { problems.append("VP8 descriptor: \(error)") }
-                        } else if pt == (aiortcPair ? 96 : 111) {
+                        } else if pt == opusPT {
                             opus += 1
                             if OpusPayload(parsing: p.payload).isDTX { opusDTX += 1 }
-                        } else if pt == 97 && !aiortcPair {
+                        } else if pt == rtxPT {
                             rtx += 1
                         }
                     }
