@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "RTCCryptoTests", dependencies: ["RTCCrypto", "RTCTestSupport"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "RTCTestSupport"], exclude: ["Peer"]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "RTCTestSupport"], exclude: ["Vectors"]),
-        .testTarget(name: "AppTests", dependencies: ["App", "RTCTestSupport"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "RTCTestSupport", "SFUTestSupport"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "RTCTestSupport"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "ICE", "STUN", "DTLS", "SRTP", "RTP", "RTCP", "RTCTestSupport", "SFUTestSupport"]),
     ]

@@ -2,6 +2,7 @@
 import DTLS
 import ICE
 import SFU
+import SFUTestSupport
 import Testing
 
 /// The connect flow of spec §5.1 through the hub, in virtual time: INIT_TRANSPORTS, CONNECT_*,
@@ -58,7 +59,7 @@ import Testing
 
     /// A hub, its outputs split by kind, and helpers to find requests.
     struct Harness {
-        var hub = SessionHub(environment: SessionHubMediaTests.environment(), random: SeededGenerator(state: 42))
+        var hub = SessionHub(environment: SessionHubMediaTests.environment(), random: SplitMix64(seed: 42))
         var now: Duration = .zero
 
         static func sent(_ out: [SessionHub.Output], to connection: UInt64) -> [JSONValue] {

@@ -2,19 +2,9 @@
 import DTLS
 import ICE
 import SFU
+import SFUTestSupport
 import Testing
 
-/// A reproducible generator (SplitMix64) so ids, SSRCs and ICE credentials are stable in tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct SessionHubTests {
     static func frame(_ json: String) -> [UInt8] { Array(json.utf8) }

@@ -2,19 +2,8 @@ import NIOCore
 import RTCBase
 import RTP
 import SFU
+import SFUTestSupport
 import Testing
-
-/// A small deterministic generator (SplitMix64), so the robustness run is the same on every machine.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct ForwardingRobustnessTests {
     /// Hostile but parseable packets (random header fields, random one-/two-byte/opaque extension blocks
@@ -23,7 +12,7 @@ struct SplitMix64: RandomNumberGenerator {
     /// consumer's SSRC and PT and a one-byte extension block carrying the consumer's MID.
     @Test(arguments: [UInt64(1), 2, 3])
     func randomPacketsNeverTrapAndOutputsAreWellFormed(seed: UInt64) throws {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         let rewriter = HeaderExtensionRewriter(producerExtensions: TestExtensions.producerVideo,
                                                consumerExtensions: TestExtensions.consumerVideo, mid: "7")
         var f = ConsumerForwarder(configuration: .init(ssrc: 42, clockRate: 90_000, payloadTypes: [(96, 101), (97, 102)],
