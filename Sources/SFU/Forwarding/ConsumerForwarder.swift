@@ -302,33 +302,18 @@ public struct ConsumerForwarder: Sendable {
         requestKeyFrameIfNeeded(now: now)
         guard let target = targetLayer else { return nil }
 
+        // A (re)start — switching to the target layer, or resuming the current one after a pause or a resume —
+        // needs a key frame (video) that is not older than packets already dropped while waiting; until then
+        // the current layer keeps flowing and every other packet is dropped.
         let startsSegment: Bool
-        if currentLayer != target {
-            if layer == target && (isKeyFrame || !configuration.waitsForKeyFrame) {
-                guard usableStart(packet, layer: layer, now: now) else { return nil }
-                startsSegment = true
-            } else if layer == currentLayer {
-                // Keep forwarding the current layer until the switch (after a resume: from a key frame).
-                if syncRequired {
-                    guard isKeyFrame || !configuration.waitsForKeyFrame else { return droppedWaiting(packet, layer: layer) }
-                    guard usableStart(packet, layer: layer, now: now) else { return nil }
-                    startsSegment = true
-                } else {
-                    startsSegment = false
-                }
-            } else {
-                if layer == target { return droppedWaiting(packet, layer: layer) }
-                return nil
-            }
+        if (layer == target && currentLayer != target) || (layer == currentLayer && syncRequired) {
+            guard isKeyFrame || !configuration.waitsForKeyFrame else { return droppedWaiting(packet, layer: layer) }
+            guard usableStart(packet, layer: layer, now: now) else { return nil }
+            startsSegment = true
+        } else if layer == currentLayer {
+            startsSegment = false
         } else {
-            guard layer == target else { return nil }
-            if syncRequired {
-                guard isKeyFrame || !configuration.waitsForKeyFrame else { return droppedWaiting(packet, layer: layer) }
-                guard usableStart(packet, layer: layer, now: now) else { return nil }
-                startsSegment = true
-            } else {
-                startsSegment = false
-            }
+            return nil
         }
 
         if packet.payloadLength == 0 {
