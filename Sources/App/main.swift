@@ -9,6 +9,17 @@ import SFU
 // The `sfu` executable: `sfu` starts the server from the environment (like odoo/sfu's `npm run start`),
 // `sfu --help` documents every variable, `sfu --version` prints the version.
 
+// The signals the server handles (SIGTERM/SIGINT shutdown, SIGFPE restart, SIGALRM soft reset, SIGIO stats) are
+// blocked in this thread before any other thread exists, so every thread inherits the mask and the kernel keeps
+// them pending for Dispatch's signal sources (signalfd on Linux). Otherwise a process-directed signal can land
+// on an event-loop thread, where the disposition is SIG_IGN, and vanish — seen as a SIGTERM or SIGFPE that is
+// sometimes lost.
+let handledSignals: [Int32] = [SIGTERM, SIGINT, SIGFPE, SIGALRM, SIGIO]
+var blockedSignals = sigset_t()
+sigemptyset(&blockedSignals)
+for number in handledSignals { sigaddset(&blockedSignals, number) }
+pthread_sigmask(SIG_BLOCK, &blockedSignals, nil)
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch CommandLineAction.parse(arguments) {
 case .help:
