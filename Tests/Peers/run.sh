@@ -8,4 +8,4 @@ swift build --product transport-probe >/dev/null
 swift build --product sfu >/dev/null
 export TRANSPORT_PROBE="$(swift build --show-bin-path)/transport-probe"
 export SFU_BINARY="${SFU_BINARY:-$(swift build --show-bin-path)/sfu}"
-exec timeout 600 python3 -m pytest -q -p no:cacheprovider -s Tests/Peers "$@"
+exec timeout 1500 python3 -m pytest -q -p no:cacheprovider -s Tests/Peers "$@"
