@@ -82,11 +82,15 @@ final class ConsumerState {
     var retransmissions: RTPRetransmissionBuffer?
     var rtx: RTXEncoder?
     var report: SenderReportGenerator
+    /// The consumer's negotiated header extensions (router ids).
+    let extensionMap: RTPHeaderExtensionMap
     var rtt: Duration?
     var active = false
 
     init(id: String, transport: TransportID, producer: ProducerState, forwarder: ConsumerForwarder,
-         retransmissions: RTPRetransmissionBuffer?, rtx: RTXEncoder?, report: SenderReportGenerator) {
+         retransmissions: RTPRetransmissionBuffer?, rtx: RTXEncoder?, report: SenderReportGenerator,
+         extensionMap: RTPHeaderExtensionMap) {
+        self.extensionMap = extensionMap
         self.id = id
         self.transport = transport
         self.producer = producer
@@ -191,7 +195,8 @@ extension MediaRouter {
         let consumer = ConsumerState(
             id: id, transport: transport, producer: producer, forwarder: ConsumerForwarder(configuration: configuration),
             retransmissions: isVideo ? RTPRetransmissionBuffer(capacity: 1_000) : nil, rtx: rtx,
-            report: SenderReportGenerator(ssrc: ssrc, clockRate: UInt32(clamping: codec.clockRate), cname: parameters.rtcpCNAME ?? "", clock: clock))
+            report: SenderReportGenerator(ssrc: ssrc, clockRate: UInt32(clamping: codec.clockRate), cname: parameters.rtcpCNAME ?? "", clock: clock),
+            extensionMap: parameters.headerExtensionMap)
         consumers[id] = consumer
         producer.consumers.append(consumer)
         media[transport]!.consumers.append(consumer)
@@ -359,7 +364,14 @@ extension MediaRouter {
                 guard let consumer = m.consumers.first(where: { $0.report.ssrc == nack.mediaSSRC }),
                       consumer.retransmissions != nil else { continue }
                 for original in consumer.retransmissions!.packets(for: nack, now: now, rtt: consumer.rtt) {
-                    let resend = consumer.rtx != nil ? consumer.rtx!.encapsulate(original) : original
+                    var resend = consumer.rtx != nil ? consumer.rtx!.encapsulate(original) : original
+                    // For the receiver's congestion control a retransmission is a new packet on the wire: it gets
+                    // a fresh transport-wide sequence number and send time (mediasoup stamps both at egress).
+                    if consumer.extensionMap[.transportWideCC] != nil, media[transport] != nil {
+                        _ = try? resend.setTransportSequenceNumber(media[transport]!.transportSequence, consumer.extensionMap)
+                        media[transport]!.transportSequence &+= 1
+                    }
+                    _ = try? resend.setAbsSendTime(HeaderExtensionRewriter.absSendTime(at: now), consumer.extensionMap)
                     send(rtp: resend, on: transport, now: now)
                 }
             case .pictureLossIndication(let pli):

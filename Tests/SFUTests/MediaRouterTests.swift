@@ -73,6 +73,11 @@ import Testing
         #expect(rtx.count == 1)
         #expect(rtx.first?.ssrc.rawValue == consumer.encodings[0].rtxSSRC && rtx.first?.payloadType.rawValue == 102)
         #expect(rtx.first?.rtxOriginalSequenceNumber == lost.sequenceNumber)
+        // The retransmission is a new packet for congestion control: a transport-wide sequence number after
+        // every one forwarded so far.
+        let map = consumer.headerExtensionMap
+        let sent = forwarded.compactMap { $0.transportSequenceNumber(map) }
+        #expect(sent.count == 9 && rtx.first?.transportSequenceNumber(map) == sent.last.map { $0 &+ 1 })
         // A PLI from the receiver becomes a PLI to the producer.
         link.run(for: .seconds(2))
         let before = link.a.receivedRTCP.joined().filter { if case .pictureLossIndication = $0 { return true } else { return false } }.count
