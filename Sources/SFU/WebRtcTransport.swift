@@ -152,9 +152,11 @@ public final class WebRtcTransport {
         case .rtp:
             guard ice.isValid(source) else { return dropUnknown(source, "RTP") }
             guard let srtpIn else { return events.append(.dropped(reason: "RTP before DTLS completed from \(source)")) }
+            guard admits(ssrcAt: 8, of: datagram) else { return dropTooManySSRCs(source) }
             var b = datagram
             do {
                 try srtpIn.unprotectRTP(&b)
+                remember(ssrcAt: 8, of: datagram)
                 if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
                 let packet = try RTPPacket(parsing: b)
                 counters.rtpReceived += 1
@@ -166,9 +168,11 @@ public final class WebRtcTransport {
         case .rtcp:
             guard ice.isValid(source) else { return dropUnknown(source, "RTCP") }
             guard let srtpIn else { return events.append(.dropped(reason: "RTCP before DTLS completed from \(source)")) }
+            guard admits(ssrcAt: 4, of: datagram) else { return dropTooManySSRCs(source) }
             var b = datagram
             do {
                 try srtpIn.unprotectRTCP(&b)
+                remember(ssrcAt: 4, of: datagram)
                 if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
                 let (packets, _) = RTCPPacket.parseCompoundLeniently(b)
                 counters.rtcpReceived += 1
@@ -181,6 +185,31 @@ public final class WebRtcTransport {
             counters.droppedGarbage += 1
             events.append(.dropped(reason: "unclassifiable datagram (first byte \(datagram.getInteger(at: datagram.readerIndex, as: UInt8.self).map(String.init) ?? "none")) from \(source)"))
         }
+    }
+
+    /// Most distinct SSRCs a peer may send from (SRTP keeps state per SSRC; a browser uses a dozen or so:
+    /// audio, three simulcast layers and their RTX, per m-section).
+    public static let maxRemoteSSRCs = 64
+    /// SSRCs that authenticated (a small array: a linear scan over a dozen values beats hashing per packet).
+    private var remoteSSRCs: [UInt32] = []
+
+    /// Whether the SRTP/SRTCP packet whose (clear-text) SSRC sits at byte `offset` may be decrypted: its SSRC
+    /// is known, or there is room for one more.
+    private func admits(ssrcAt offset: Int, of datagram: ByteBuffer) -> Bool {
+        guard remoteSSRCs.count >= Self.maxRemoteSSRCs else { return true }
+        guard let ssrc = datagram.getInteger(at: datagram.readerIndex + offset, as: UInt32.self) else { return true }
+        return remoteSSRCs.contains(ssrc)
+    }
+
+    private func remember(ssrcAt offset: Int, of datagram: ByteBuffer) {
+        guard let ssrc = datagram.getInteger(at: datagram.readerIndex + offset, as: UInt32.self),
+              !remoteSSRCs.contains(ssrc), remoteSSRCs.count < Self.maxRemoteSSRCs else { return }
+        remoteSSRCs.append(ssrc)
+    }
+
+    private func dropTooManySSRCs(_ source: ICETuple) {
+        counters.srtpFailures += 1
+        events.append(.dropped(reason: "SRTP from \(source): more than \(Self.maxRemoteSSRCs) SSRCs, new ones refused"))
     }
 
     private func dropUnknown(_ source: ICETuple, _ what: String) {

@@ -93,6 +93,25 @@ import Testing
         #expect(s.peer.receivedRTCP.count == 1)
     }
 
+    @Test func aPeerCannotMakeTheTransportKeepStateForUnboundedSSRCs() throws {
+        var s = try Self.setup(serverRole: .server)
+        s.run(for: .seconds(1))
+        var accepted = Set<UInt32>()
+        var decrypted = 0
+        func send(ssrc: UInt32, seq: UInt16) throws {
+            var b = RTPPacket(payloadType: 111, sequenceNumber: RTPSequenceNumber(seq), timestamp: 0, ssrc: SSRC(ssrc),
+                              payload: ByteBuffer(bytes: [1, 2, 3])).bytes
+            try s.peer.srtpOut!.protectRTP(&b)
+            s.transport.handle(b, from: Self.peerTuple, now: s.now)
+            while let e = s.transport.pollEvent() { if case .rtp(let p) = e { accepted.insert(p.ssrc.rawValue); decrypted += 1 } }
+        }
+        for ssrc in UInt32(1)...80 { try send(ssrc: ssrc, seq: 1) }
+        #expect(accepted.count == WebRtcTransport.maxRemoteSSRCs && accepted == Set(1...UInt32(WebRtcTransport.maxRemoteSSRCs)))
+        try send(ssrc: 3, seq: 2)   // a known SSRC still flows
+        try send(ssrc: 90, seq: 1)  // a new one does not
+        #expect(decrypted == WebRtcTransport.maxRemoteSSRCs + 1 && !accepted.contains(90))
+    }
+
     @Test func wrongFingerprintFailsTheTransport() throws {
         var s = try Self.setup(serverRole: .server, wrongFingerprint: true)
         s.run(for: .seconds(1))
