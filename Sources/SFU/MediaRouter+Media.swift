@@ -13,6 +13,9 @@ struct EncodingState {
     var stats: RTPReceiveStats?
     var nack: NACKGenerator?
     var bitrate = BitrateMeter()
+    /// The producer's packet store (video): every packet received on this layer, kept once for all consumers'
+    /// retransmissions (each consumer keeps only how it rewrote them, ``ForwardRecordRing``).
+    var store: RTPRetransmissionBuffer?
 }
 
 /// A producer: the browser's stream(s) arriving on a transport.
@@ -79,7 +82,8 @@ final class ConsumerState {
     let transport: TransportID
     unowned let producer: ProducerState
     var forwarder: ConsumerForwarder
-    var retransmissions: RTPRetransmissionBuffer?
+    /// How each recently sent packet was made (video), to rebuild it from the producer's store on a NACK.
+    var sent: ForwardRecordRing?
     var rtx: RTXEncoder?
     var report: SenderReportGenerator
     /// The consumer's negotiated header extensions (router ids).
@@ -88,14 +92,14 @@ final class ConsumerState {
     var active = false
 
     init(id: String, transport: TransportID, producer: ProducerState, forwarder: ConsumerForwarder,
-         retransmissions: RTPRetransmissionBuffer?, rtx: RTXEncoder?, report: SenderReportGenerator,
+         sent: ForwardRecordRing?, rtx: RTXEncoder?, report: SenderReportGenerator,
          extensionMap: RTPHeaderExtensionMap) {
         self.extensionMap = extensionMap
         self.id = id
         self.transport = transport
         self.producer = producer
         self.forwarder = forwarder
-        self.retransmissions = retransmissions
+        self.sent = sent
         self.rtx = rtx
         self.report = report
     }
@@ -194,7 +198,7 @@ extension MediaRouter {
         }
         let consumer = ConsumerState(
             id: id, transport: transport, producer: producer, forwarder: ConsumerForwarder(configuration: configuration),
-            retransmissions: isVideo ? RTPRetransmissionBuffer(capacity: 1_000) : nil, rtx: rtx,
+            sent: isVideo ? ForwardRecordRing(capacity: 1_024) : nil, rtx: rtx,
             report: SenderReportGenerator(ssrc: ssrc, clockRate: UInt32(clamping: codec.clockRate), cname: parameters.rtcpCNAME ?? "", clock: clock),
             extensionMap: parameters.headerExtensionMap)
         consumers[id] = consumer
@@ -293,7 +297,11 @@ extension MediaRouter {
         if producer.encodings[layer].ssrc == nil { producer.encodings[layer].ssrc = packet.ssrc }
         if producer.encodings[layer].stats == nil {
             producer.encodings[layer].stats = RTPReceiveStats(ssrc: packet.ssrc, clockRate: producer.clockRate)
-            if producer.kind == .video { producer.encodings[layer].nack = NACKGenerator() }
+            if producer.kind == .video {
+                producer.encodings[layer].nack = NACKGenerator()
+                // 2 s of a top layer at up to ~4 Mbps (the same window consumers may resend from).
+                producer.encodings[layer].store = RTPRetransmissionBuffer(capacity: 1_024)
+            }
         }
         if producer.encodings[layer].nack != nil {
             let arrival = producer.encodings[layer].nack!.received(sequenceNumber: packet.sequenceNumber, isKeyFrame: isKeyFrame,
@@ -308,6 +316,7 @@ extension MediaRouter {
         producer.encodings[layer].stats!.received(packet, isRetransmission: recovered, now: now)
         if !packet.isPaddingOnly { producer.encodings[layer].bitrate.record(bytes: packet.bytes.readableBytes, now: now) }
         if isKeyFrame { media[producer.transport]?.keyFrames.keyFrameReceived(ssrc: packet.ssrc) }
+        producer.encodings[layer].store?.store(packet, now: now)
         if producer.paused { return }
         for consumer in producer.consumers {
             let out: RTPPacket?
@@ -318,9 +327,12 @@ extension MediaRouter {
             } else {
                 out = nil
             }
-            if let out, send(rtp: out, on: consumer.transport, now: now) {
-                consumer.retransmissions?.store(out, now: now)
+            if let out {
+                // The report is updated first so that `out` has no other owner when SRTP protects it in place.
                 consumer.report.sent(out, now: now)
+                if send(rtp: out, on: consumer.transport, now: now), let record = consumer.forwarder.lastRecord {
+                    consumer.sent?.store(record, now: now)
+                }
             }
             pollForwarder(consumer, now: now)
         }
@@ -361,18 +373,19 @@ extension MediaRouter {
             case .receiverReport(let rr):
                 rttFromReports(rr.reports, on: transport, now: now)
             case .nack(let nack):
-                guard let consumer = m.consumers.first(where: { $0.report.ssrc == nack.mediaSSRC }),
-                      consumer.retransmissions != nil else { continue }
-                for original in consumer.retransmissions!.packets(for: nack, now: now, rtt: consumer.rtt) {
-                    var resend = consumer.rtx != nil ? consumer.rtx!.encapsulate(original) : original
+                guard let consumer = m.consumers.first(where: { $0.report.ssrc == nack.mediaSSRC }), consumer.sent != nil else { continue }
+                for seq in nack.lostSequenceNumbers {
+                    guard let record = consumer.sent!.record(for: RTPSequenceNumber(seq), now: now, rtt: consumer.rtt),
+                          consumer.producer.encodings.indices.contains(record.layer),
+                          // The producer's store applies no resend limit of its own (many consumers may ask).
+                          case .packet(let source)? = consumer.producer.encodings[record.layer].store?.packet(
+                              for: record.sourceSequenceNumber, now: now, rtt: .zero) else { continue }
                     // For the receiver's congestion control a retransmission is a new packet on the wire: it gets
                     // a fresh transport-wide sequence number and send time (mediasoup stamps both at egress).
-                    if consumer.extensionMap[.transportWideCC] != nil, media[transport] != nil {
-                        _ = try? resend.setTransportSequenceNumber(media[transport]!.transportSequence, consumer.extensionMap)
-                        media[transport]!.transportSequence &+= 1
-                    }
-                    _ = try? resend.setAbsSendTime(HeaderExtensionRewriter.absSendTime(at: now), consumer.extensionMap)
-                    send(rtp: resend, on: transport, now: now)
+                    let twcc = media[transport]?.transportSequence ?? 0
+                    guard let rebuilt = consumer.forwarder.reforward(source, record, now: now, transportSequenceNumber: twcc) else { continue }
+                    if consumer.extensionMap[.transportWideCC] != nil { media[transport]?.transportSequence &+= 1 }
+                    send(rtp: consumer.rtx != nil ? consumer.rtx!.encapsulate(rebuilt) : rebuilt, on: transport, now: now)
                 }
             case .pictureLossIndication(let pli):
                 keyFrameAsked(by: pli.mediaSSRC, on: transport, now: now)

@@ -123,6 +123,34 @@ import Testing
         #expect(link.b.counters.undecryptable == 0)
     }
 
+    /// The producer keeps each packet once; every consumer rebuilds its own retransmission from it, so two
+    /// consumers NACKing the same source packet both get it (each with its own SSRC, sequence number and RTX).
+    @Test func consumersOfOneProducerAreAnsweredFromTheProducersStore() throws {
+        let harness = try RouterHarness(peerCount: 3)
+        let producer = try harness.addVP8Producer(id: "p")
+        let consumers = try harness.addConsumers(of: producer)
+        #expect(consumers.count == 2)
+        for seq in UInt16(1)...12 { harness.send(rtp: producer.packet(seq: seq, keyFrame: seq == 1), from: 0) }
+        var answered: [RTPPacket] = []
+        for consumer in consumers {
+            let peer = harness.peers[consumer.peer]
+            let forwarded = peer.received
+            #expect(forwarded.count == 12)
+            let lost = forwarded[6]
+            harness.send(rtcp: [.nack(RTCPGenericNACK(senderSSRC: 1, mediaSSRC: lost.ssrc, lost: [lost.sequenceNumber.rawValue]))],
+                         from: consumer.peer)
+            let rtx = Array(peer.received.dropFirst(12))
+            #expect(rtx.count == 1 && rtx.first?.ssrc.rawValue == consumer.parameters.encodings[0].rtxSSRC)
+            #expect(rtx.first?.rtxOriginalSequenceNumber == lost.sequenceNumber)
+            // Rebuilt exactly as first sent: decapsulated, it is the lost packet (same payload, VP8 ids included).
+            if let r = rtx.first, let original = try? r.rtxDecapsulated(originalSSRC: lost.ssrc, originalPayloadType: lost.payloadType) {
+                #expect(original.payload == lost.payload && original.timestamp == lost.timestamp && original.marker == lost.marker)
+                answered.append(original)
+            }
+        }
+        #expect(answered.count == 2 && answered[0].ssrc != answered[1].ssrc)
+    }
+
     @Test func gapsFromTheProducerAreNackedAndReportsFlowBothWays() throws {
         let link = try Self.Link()
         let (producer, _) = try Self.produceAndConsume(link, video: true)

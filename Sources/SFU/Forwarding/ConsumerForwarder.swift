@@ -139,6 +139,8 @@ public struct ConsumerForwarder: Sendable {
 
     /// Packets forwarded (for sender reports).
     public private(set) var packetsForwarded: UInt32 = 0
+    /// How the last forwarded packet was made (for ``reforward(_:_:now:transportSequenceNumber:)``).
+    public private(set) var lastRecord: ForwardRecord?
     /// Payload bytes forwarded (for sender reports).
     public private(set) var payloadBytesForwarded: UInt32 = 0
 
@@ -359,8 +361,41 @@ public struct ConsumerForwarder: Sendable {
                                            transportSequenceNumber: transportSequenceNumber) else { return nil }
         if let r = vp8Rewrite, let d = descriptor { r.apply(to: &out, descriptor: d) }
         if outSeq == sequence.highestOutput { lastForwardedHadMarker = packet.marker }
+        lastRecord = ForwardRecord(layer: layer, sourceSequenceNumber: packet.sequenceNumber, header: header, vp8: vp8Rewrite)
         packetsForwarded &+= 1
         payloadBytesForwarded &+= UInt32(truncatingIfNeeded: out.payloadLength)
         return out
+    }
+
+    /// The consumer's copy of `source` made again exactly as ``ForwardRecord`` says it was made the first
+    /// time (same sequence number, timestamp, payload type, SSRC and VP8 picture ids), with a fresh send time
+    /// and `transportSequenceNumber` — a retransmission rebuilt from the producer's packet store, so consumers
+    /// need not keep their own copies.
+    public func reforward(_ source: RTPPacket, _ record: ForwardRecord, now: Duration, transportSequenceNumber: UInt16?) -> RTPPacket? {
+        guard var out = extensions.rewrite(source, header: record.header, absSendTime: HeaderExtensionRewriter.absSendTime(at: now),
+                                           transportSequenceNumber: forwardsTransportSequence ? transportSequenceNumber : nil) else { return nil }
+        if let r = record.vp8, let d = try? VP8PayloadDescriptor(parsing: source.payload) { r.apply(to: &out, descriptor: d) }
+        return out
+    }
+}
+
+/// How a ``ConsumerForwarder`` made one outgoing packet: which source packet (layer and sequence number) and
+/// the header and VP8 values it wrote. Enough to make the same packet again for a retransmission.
+public struct ForwardRecord: Hashable, Sendable {
+    /// The spatial layer the source packet came from.
+    public var layer: Int
+    /// The source packet's sequence number (the producer's).
+    public var sourceSequenceNumber: RTPSequenceNumber
+    /// Payload type, sequence number, timestamp and SSRC written.
+    public var header: RTPHeaderRewrite
+    /// Picture id / TL0PICIDX written (VP8).
+    public var vp8: VP8DescriptorRewrite?
+
+    /// A record of the given values.
+    public init(layer: Int, sourceSequenceNumber: RTPSequenceNumber, header: RTPHeaderRewrite, vp8: VP8DescriptorRewrite?) {
+        self.layer = layer
+        self.sourceSequenceNumber = sourceSequenceNumber
+        self.header = header
+        self.vp8 = vp8
     }
 }

@@ -449,3 +449,39 @@ struct Forwarded {
         #expect(s.select(budget: .max, now: .milliseconds(3000), keeping: 1) == 1)
     }
 }
+
+@Suite struct ForwardRecordRingTests {
+    static func record(_ seq: UInt16, layer: Int = 0) -> ForwardRecord {
+        ForwardRecord(layer: layer, sourceSequenceNumber: RTPSequenceNumber(seq &+ 1000),
+                      header: RTPHeaderRewrite(payloadType: 101, sequenceNumber: RTPSequenceNumber(seq), timestamp: 1, ssrc: 7), vp8: nil)
+    }
+
+    @Test func recordsAreFoundByOutgoingSequenceNumberWithinAgeAndResendLimits() {
+        var ring = ForwardRecordRing(capacity: 1000)   // rounded up to 1024
+        #expect(ring.capacity == 1024)
+        for seq in UInt16(65_000)...UInt16(65_535) { ring.store(Self.record(seq), now: .zero) }
+        for seq in UInt16(0)..<600 { ring.store(Self.record(seq), now: .milliseconds(100)) }
+        #expect(ring.record(for: 10, now: .milliseconds(150))?.sourceSequenceNumber == 1010)
+        #expect(ring.record(for: 10, now: .milliseconds(200)) == nil)                        // resent within an RTT
+        #expect(ring.record(for: 10, now: .milliseconds(300)) != nil)                        // one RTT later: again
+        #expect(ring.record(for: 65_000, now: .milliseconds(150)) == nil)                    // overwritten by 488
+        #expect(ring.record(for: 65_535, now: .milliseconds(150))?.header.sequenceNumber == 65_535)
+        #expect(ring.record(for: 65_535, now: .seconds(3)) == nil)                           // too old
+        #expect(ring.record(for: 700, now: .milliseconds(150)) == nil)                       // never sent
+    }
+
+    @Test func reforwardRebuildsTheSamePacket() throws {
+        var f = ConsumerForwarder(configuration: ConsumerForwarderTests.videoConfig(layers: 1))
+        var streams = ConsumerForwarderTests.layers(1)
+        f.resume(now: .zero)
+        let frame = streams[0].frame(key: true, packets: 2)
+        let firstOpt = f.forward(frame[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(5))
+        let first = try #require(firstOpt)
+        let record = try #require(f.lastRecord)
+        #expect(record.header.sequenceNumber == first.sequenceNumber && record.sourceSequenceNumber == frame[0].0.sequenceNumber)
+        let againOpt = f.reforward(frame[0].0, record, now: .milliseconds(500), transportSequenceNumber: 9)
+        let again = try #require(againOpt)
+        #expect(again.sequenceNumber == first.sequenceNumber && again.timestamp == first.timestamp && again.ssrc == first.ssrc)
+        #expect(again.payloadType == first.payloadType && again.payload == first.payload)   // VP8 picture ids included
+    }
+}
