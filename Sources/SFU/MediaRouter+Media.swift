@@ -330,7 +330,7 @@ extension MediaRouter {
             if let out {
                 // The report is updated first so that `out` has no other owner when SRTP protects it in place.
                 consumer.report.sent(out, now: now)
-                if send(rtp: out, on: consumer.transport, now: now), let record = consumer.forwarder.lastRecord {
+                if send(rtp: consume out, on: consumer.transport, now: now), let record = consumer.forwarder.lastRecord {
                     consumer.sent?.store(record, now: now)
                 }
             }

@@ -124,8 +124,8 @@ public final class MediaRouter {
 
     /// Protects and queues an RTP packet on transport `id`.
     @discardableResult
-    func send(rtp packet: RTPPacket, on id: TransportID, now: Duration) -> Bool {
-        guard let transport = transports[id], transport.sendRTP(packet) else { return false }
+    func send(rtp packet: consuming RTPPacket, on id: TransportID, now: Duration) -> Bool {
+        guard let transport = transports[id], transport.sendRTP(consume packet) else { return false }
         if transport.tapsPlaintext { drain(id, transport, now: now) } else { while let t = transport.pollTransmit() { transmits.append(t) } }
         return true
     }

@@ -272,9 +272,11 @@ public final class WebRtcTransport {
 
     /// Protects and queues an RTP packet for the selected tuple; false if not ready.
     @discardableResult
-    public func sendRTP(_ packet: RTPPacket) -> Bool {
+    /// The packet is consumed: when the caller holds no other reference to its buffer (a forwarded packet),
+    /// SRTP protects that buffer in place instead of a copy.
+    public func sendRTP(_ packet: consuming RTPPacket) -> Bool {
         guard let srtpOut, let destination = ice.selectedTuple else { return false }
-        var b = packet.bytes
+        var b = (consume packet).bytes
         if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .outbound, remote: destination, bytes: b))) }
         do { try srtpOut.protectRTP(&b) } catch { return false }
         counters.rtpSent += 1
