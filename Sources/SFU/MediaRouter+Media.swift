@@ -80,6 +80,9 @@ extension NACKGenerator.Arrival {
 final class ConsumerState {
     let id: String
     let transport: TransportID
+    /// The transport itself and its sequence counter, held directly: no dictionary lookups per packet.
+    let link: WebRtcTransport
+    let outgoingSequence: TransportSequenceCounter
     unowned let producer: ProducerState
     var forwarder: ConsumerForwarder
     /// How each recently sent packet was made (video), to rebuild it from the producer's store on a NACK.
@@ -91,10 +94,13 @@ final class ConsumerState {
     var rtt: Duration?
     var active = false
 
-    init(id: String, transport: TransportID, producer: ProducerState, forwarder: ConsumerForwarder,
+    init(id: String, transport: TransportID, link: WebRtcTransport, outgoingSequence: TransportSequenceCounter,
+         producer: ProducerState, forwarder: ConsumerForwarder,
          sent: ForwardRecordRing?, rtx: RTXEncoder?, report: SenderReportGenerator,
          extensionMap: RTPHeaderExtensionMap) {
         self.extensionMap = extensionMap
+        self.link = link
+        self.outgoingSequence = outgoingSequence
         self.id = id
         self.transport = transport
         self.producer = producer
@@ -103,6 +109,12 @@ final class ConsumerState {
         self.rtx = rtx
         self.report = report
     }
+}
+
+/// A transport's next transport-wide sequence number, held by reference by its consumers so that forwarding
+/// needs no per-packet lookup.
+final class TransportSequenceCounter {
+    var next: UInt16 = 1
 }
 
 /// Media state of one transport.
@@ -117,8 +129,8 @@ struct TransportMedia {
     var maxOutgoingBitrate: Int?
     /// What the receiving browser can take, from the loss it reports (layer budgets of its consumers).
     var outgoingEstimate = LossBasedBandwidthEstimator()
-    /// Next transport-wide sequence number stamped on forwarded packets.
-    var transportSequence: UInt16 = 1
+    /// Next transport-wide sequence number stamped on forwarded packets (shared with the consumers).
+    let outgoingSequence = TransportSequenceCounter()
     var nextReport: Duration?
 
     init(rtcpSSRC: SSRC) {
@@ -172,7 +184,7 @@ extension MediaRouter {
     /// Creates a consumer of `producerID` on transport `transport` with the consumer's parameters (as sent
     /// in INIT_CONSUMER). It starts paused: ``setConsumerActive(_:_:now:)`` starts forwarding.
     public func createConsumer(id: String, transport: TransportID, producerID: String, parameters: RTPParameters) throws(MediaRouterError) {
-        guard media[transport] != nil else { throw .unknownTransport(transport) }
+        guard let m = media[transport], let link = self.transport(transport) else { throw .unknownTransport(transport) }
         guard let producer = producers[producerID] else { throw .unknownProducer(producerID) }
         guard consumers[id] == nil else { throw .duplicateID(id) }
         guard let codec = parameters.codecs.first(where: { !$0.isRTX }), let ssrcValue = parameters.encodings.first?.ssrc,
@@ -197,7 +209,7 @@ extension MediaRouter {
                              initialSequenceNumber: RTPSequenceNumber(UInt16.random(in: 0...0x7FFF, using: &random)))
         }
         let consumer = ConsumerState(
-            id: id, transport: transport, producer: producer, forwarder: ConsumerForwarder(configuration: configuration),
+            id: id, transport: transport, link: link, outgoingSequence: m.outgoingSequence, producer: producer, forwarder: ConsumerForwarder(configuration: configuration),
             sent: isVideo ? ForwardRecordRing(capacity: 1_024) : nil, rtx: rtx,
             report: SenderReportGenerator(ssrc: ssrc, clockRate: UInt32(clamping: codec.clockRate), cname: parameters.rtcpCNAME ?? "", clock: clock),
             extensionMap: parameters.headerExtensionMap)
@@ -319,18 +331,11 @@ extension MediaRouter {
         producer.encodings[layer].store?.store(packet, now: now)
         if producer.paused { return }
         for consumer in producer.consumers {
-            let out: RTPPacket?
-            if let m = media[consumer.transport] {
-                var sequence = m.transportSequence
-                out = consumer.forwarder.forward(packet, layer: layer, isKeyFrame: isKeyFrame, now: now, transportSequence: &sequence)
-                media[consumer.transport]!.transportSequence = sequence
-            } else {
-                out = nil
-            }
-            if let out {
+            if let out = consumer.forwarder.forward(packet, layer: layer, isKeyFrame: isKeyFrame, now: now,
+                                                    transportSequence: &consumer.outgoingSequence.next) {
                 // The report is updated first so that `out` has no other owner when SRTP protects it in place.
                 consumer.report.sent(out, now: now)
-                if send(rtp: consume out, on: consumer.transport, now: now), let record = consumer.forwarder.lastRecord {
+                if send(rtp: consume out, via: consumer.link, id: consumer.transport, now: now), let record = consumer.forwarder.lastRecord {
                     consumer.sent?.store(record, now: now)
                 }
             }
@@ -382,9 +387,9 @@ extension MediaRouter {
                               for: record.sourceSequenceNumber, now: now, rtt: .zero) else { continue }
                     // For the receiver's congestion control a retransmission is a new packet on the wire: it gets
                     // a fresh transport-wide sequence number and send time (mediasoup stamps both at egress).
-                    let twcc = media[transport]?.transportSequence ?? 0
+                    let twcc = consumer.outgoingSequence.next
                     guard let rebuilt = consumer.forwarder.reforward(source, record, now: now, transportSequenceNumber: twcc) else { continue }
-                    if consumer.extensionMap[.transportWideCC] != nil { media[transport]?.transportSequence &+= 1 }
+                    if consumer.extensionMap[.transportWideCC] != nil { consumer.outgoingSequence.next &+= 1 }
                     send(rtp: consumer.rtx != nil ? consumer.rtx!.encapsulate(rebuilt) : rebuilt, on: transport, now: now)
                 }
             case .pictureLossIndication(let pli):

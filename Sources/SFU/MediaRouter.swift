@@ -125,7 +125,14 @@ public final class MediaRouter {
     /// Protects and queues an RTP packet on transport `id`.
     @discardableResult
     func send(rtp packet: consuming RTPPacket, on id: TransportID, now: Duration) -> Bool {
-        guard let transport = transports[id], transport.sendRTP(consume packet) else { return false }
+        guard let transport = transports[id] else { return false }
+        return send(rtp: consume packet, via: transport, id: id, now: now)
+    }
+
+    /// ``send(rtp:on:now:)`` for a caller that holds the transport already (the forwarding loop).
+    @discardableResult
+    func send(rtp packet: consuming RTPPacket, via transport: WebRtcTransport, id: TransportID, now: Duration) -> Bool {
+        guard transport.sendRTP(consume packet) else { return false }
         if transport.tapsPlaintext { drain(id, transport, now: now) } else { while let t = transport.pollTransmit() { transmits.append(t) } }
         return true
     }
