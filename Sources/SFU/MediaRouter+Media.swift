@@ -117,8 +117,9 @@ final class TransportSequenceCounter {
     var next: UInt16 = 1
 }
 
-/// Media state of one transport.
-struct TransportMedia {
+/// Media state of one transport (a class: the per-packet paths reach it through one dictionary lookup,
+/// never copying its arrays and generators).
+final class TransportMedia {
     /// The SSRC this transport's RTCP (receiver reports, feedback) is sent from.
     let rtcpSSRC: SSRC
     var producers: [ProducerState] = []
@@ -445,7 +446,7 @@ extension MediaRouter {
 
     func handleMediaTimeout(now: Duration) {
         for id in Array(media.keys) {
-            guard var m = media[id] else { continue }
+            guard let m = media[id] else { continue }
             var rtcp: [RTCPPacket] = []
             // NACKs towards producers.
             for producer in m.producers {
@@ -454,11 +455,7 @@ extension MediaRouter {
                           let ssrc = producer.encodings[layer].ssrc else { continue }
                     let lost = producer.encodings[layer].nack!.handleTimeout(now: now)
                     if !lost.isEmpty { rtcp.append(NACKGenerator.nackPacket(senderSSRC: m.rtcpSSRC, mediaSSRC: ssrc, lost: lost)) }
-                    if producer.encodings[layer].nack!.pollKeyFrameRequest() {
-                        media[id] = m
-                        requestKeyFrame(producer, layer: layer, now: now)
-                        m = media[id]!
-                    }
+                    if producer.encodings[layer].nack!.pollKeyFrameRequest() { requestKeyFrame(producer, layer: layer, now: now) }
                 }
             }
             rtcp += m.feedback.handleTimeout(now: now)
@@ -492,13 +489,10 @@ extension MediaRouter {
                     let slice = Array(reports[index..<min(index + 8, reports.count)])
                     let sdes = chunks.isEmpty ? [] : [RTCPPacket.sourceDescription(RTCPSourceDescription(chunks: Array(chunks.prefix(8))))]
                     if !chunks.isEmpty { chunks.removeFirst(min(8, chunks.count)) }
-                    media[id] = m
                     send(rtcp: slice + sdes, on: id, now: now)
-                    m = media[id]!
                     index += 8
                 }
             }
-            media[id] = m
             if !rtcp.isEmpty {
                 // Feedback packets may be many: send them in compounds of a few.
                 var index = 0
