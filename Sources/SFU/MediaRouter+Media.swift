@@ -290,7 +290,7 @@ extension MediaRouter {
             if classification != .unknown { owner = producer; break }
         }
         guard let producer = owner else { return }
-        if packet.hasExtension, media[transport]!.feedback.record(packet, extensions: producer.extensionMap, arrival: now) {}
+        if packet.hasExtension { _ = m.feedback.record(packet, extensions: producer.extensionMap, arrival: now) }
         switch classification {
         case .media(let layer):
             ingest(packet, producer: producer, layer: layer, recovered: false, now: now)
