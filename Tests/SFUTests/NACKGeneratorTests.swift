@@ -23,6 +23,8 @@ import Testing
         var rtt: Duration? = nil
         var configure: @Sendable (inout NACKGenerator.Configuration) -> Void = { _ in }
         var steps: [Step]
+        /// A packet given up on asks for a key frame (the frames after it cannot be decoded).
+        var keyFrameAtEnd = false
         var testDescription: String { name }
     }
 
@@ -65,11 +67,15 @@ import Testing
             .timeout(ms: 60, expect: [2]), .timeout(ms: 70, expect: [2]), .timeout(ms: 80, expect: [2]),
             .timeout(ms: 90, expect: [2]),
             .missing([]), .deadline(nil), .timeout(ms: 100, expect: []),
-        ]),
+        ], keyFrameAtEnd: true),
         Scenario(name: "gives up after 1 s even with retries left", rtt: .milliseconds(400), steps: [
             .rx(1, ms: 0), .rx(3, ms: 0),
             .timeout(ms: 0, expect: [2]), .timeout(ms: 400, expect: [2]), .timeout(ms: 800, expect: [2]),
             .missing([2]), .timeout(ms: 1200, expect: []), .missing([]), .deadline(nil),
+        ], keyFrameAtEnd: true),
+        Scenario(name: "giving up asks for no key frame when configured not to", rtt: .milliseconds(400),
+                 configure: { $0.keyFrameOnGiveUp = false }, steps: [
+            .rx(1, ms: 0), .rx(3, ms: 0), .timeout(ms: 0, expect: [2]), .timeout(ms: 1200, expect: []), .missing([]),
         ]),
         Scenario(name: "send delay waits for reordering", configure: { $0.sendDelay = .milliseconds(20) }, steps: [
             .rx(1, ms: 0), .rx(3, ms: 0), .deadline(20), .timeout(ms: 10, expect: []), .timeout(ms: 20, expect: [2]),
@@ -106,7 +112,7 @@ import Testing
                 #expect(gen.missing.map(\.rawValue) == seqs, "step \(i)")
             }
         }
-        #expect(!gen.needsKeyFrame)
+        #expect(gen.needsKeyFrame == s.keyFrameAtEnd)
     }
 
     struct ArrivalRow: Sendable {

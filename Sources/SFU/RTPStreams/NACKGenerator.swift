@@ -42,6 +42,9 @@ public struct NACKGenerator: Sendable {
         public var sendDelay: Duration = .zero
         /// Drop entries older than a key frame when its first packet arrives.
         public var clearOnKeyFrame: Bool = true
+        /// Ask for a key frame when a missing packet is given up on (the frames after it cannot be decoded
+        /// until one comes; waiting for the receivers to notice costs seconds of frozen video).
+        public var keyFrameOnGiveUp: Bool = true
         /// The defaults above.
         public init() {}
     }
@@ -158,13 +161,19 @@ public struct NACKGenerator: Sendable {
         var write = 0
         for read in entries.indices {
             var e = entries[read]
-            if now - e.createdAt >= configuration.maxAge { continue }   // too old: give up
+            if now - e.createdAt >= configuration.maxAge {   // too old: give up
+                if configuration.keyFrameOnGiveUp { needsKeyFrame = true }
+                continue
+            }
             let due = e.sentAt.map { $0 + rtt } ?? e.createdAt + configuration.sendDelay
             if due <= now {
                 out.append(UInt16(truncatingIfNeeded: e.sequence))
                 e.retries += 1
                 e.sentAt = now
-                if e.retries >= configuration.maxRetries { continue }   // last request sent: give up
+                if e.retries >= configuration.maxRetries {   // last request sent: give up
+                    if configuration.keyFrameOnGiveUp { needsKeyFrame = true }
+                    continue
+                }
             }
             let nextDue = e.sentAt.map { $0 + rtt } ?? e.createdAt + configuration.sendDelay
             next = next.map { min($0, nextDue) } ?? nextDue
