@@ -71,11 +71,6 @@ final class ProducerState {
     }
 }
 
-extension NACKGenerator.Arrival {
-    /// Whether the packet was on the NACK list (a gap it fills).
-    var fillsGap: Bool { if case .repaired = self { true } else { false } }
-}
-
 /// A consumer: one producer's stream forwarded to a browser on another transport.
 final class ConsumerState {
     let id: String
@@ -316,15 +311,19 @@ extension MediaRouter {
                 producer.encodings[layer].store = RTPRetransmissionBuffer(capacity: 1_024)
             }
         }
+        // Each source packet is counted and forwarded once, whichever copy comes first. A second copy (an RTX
+        // bandwidth probe repeating a packet that arrived, or an original after its RTX copy) would be counted
+        // twice and would reuse the consumer's output sequence number (an SRTP index) for a second packet.
+        // Only video has RTX, and the SRTP replay check already drops repeated packets of one SSRC.
+        if producer.encodings[layer].store?.contains(packet.sequenceNumber) == true { return }
         if producer.encodings[layer].nack != nil {
             let arrival = producer.encodings[layer].nack!.received(sequenceNumber: packet.sequenceNumber, isKeyFrame: isKeyFrame,
                                                                    isRecovered: recovered, now: now)
             if producer.encodings[layer].nack!.pollKeyFrameRequest() { requestKeyFrame(producer, layer: layer, now: now) }
-            // A retransmission counts and is forwarded only when it fills a known gap (as mediasoup does). A copy
-            // of a packet that already arrived (browsers probe bandwidth with RTX copies) would be counted twice
-            // and would reuse the consumer's output sequence number (an SRTP index) for a second packet; one
-            // ahead of the stream is counted when its original arrives.
-            if recovered, !arrival.fillsGap { return }
+            // A retransmission is used when it fills a known gap or arrives ahead of the stream (a probe copying
+            // the newest packet, whose original may well be lost: it is then the only copy). A late one for a
+            // packet given up on is ignored, as mediasoup does.
+            if recovered, arrival == .old { return }
         }
         producer.encodings[layer].stats!.received(packet, isRetransmission: recovered, now: now)
         if !packet.isPaddingOnly { producer.encodings[layer].bitrate.record(bytes: packet.bytes.readableBytes, now: now) }

@@ -103,9 +103,10 @@ import Testing
 
     /// Found by FuzzSFU: an RTX copy of a packet already forwarded was forwarded again under the same
     /// output sequence number, so the consumer's SRTP index repeated (with a different transport-wide
-    /// sequence number inside: keystream and GCM nonce reuse) and the browser dropped it as a replay. Only
-    /// retransmissions that fill a gap the NACK generator knows of are forwarded, as mediasoup does.
-    @Test func retransmissionsAreForwardedOnlyWhenTheyFillAGap() throws {
+    /// sequence number inside: keystream and GCM nonce reuse) and the browser dropped it as a replay. Every
+    /// source sequence number is forwarded once: a retransmission only when it fills a gap or arrives ahead
+    /// of the stream, and an original not when its RTX copy came first.
+    @Test func eachSourcePacketIsForwardedOnceWhicheverCopyArrivesFirst() throws {
         let link = try Self.Link()
         let (producer, _) = try Self.produceAndConsume(link, video: true)
         func rtx(_ seq: UInt16, _ rtxSeq: UInt16) -> RTPPacket {
@@ -114,13 +115,38 @@ import Testing
         for seq in UInt16(1)...4 where seq != 3 { link.send(producer.packet(seq: seq, keyFrame: seq == 1), from: link.a) }
         #expect(link.b.received.count == 3)
         link.send(rtx(2, 1), from: link.a)   // 2 was forwarded already
-        link.send(rtx(5, 2), from: link.a)   // ahead of the stream: the original is still to come
         #expect(link.b.received.count == 3)
-        link.send(rtx(3, 3), from: link.a)   // the gap
-        link.send(producer.packet(seq: 5), from: link.a)
+        link.send(rtx(5, 2), from: link.a)   // ahead of the stream: the first copy of 5
+        link.send(rtx(5, 3), from: link.a)   // a second copy
+        #expect(link.b.received.count == 4)
+        link.send(rtx(3, 4), from: link.a)   // the gap
+        link.send(producer.packet(seq: 5), from: link.a)   // the original, after its copy
+        link.send(producer.packet(seq: 6), from: link.a)
         let out = link.b.received.map(\.sequenceNumber.rawValue)
-        #expect(out.count == 5 && Set(out).count == 5)
+        #expect(out.count == 6 && Set(out).count == 6)
         #expect(link.b.counters.undecryptable == 0)
+    }
+
+    /// Seen at 15 % loss with Chromium: the original was lost and a bandwidth probe (an RTX copy of the
+    /// newest packet) brought it before the next packet. The copy is the only one that will come, so it is
+    /// forwarded, and the producer is not asked for it again. Dropping it left receivers NACKing a packet
+    /// the server never had and frozen until their next key frame.
+    @Test func anRTXCopyAheadOfTheStreamIsForwardedWhenItsOriginalIsLost() throws {
+        let link = try Self.Link()
+        let (producer, _) = try Self.produceAndConsume(link, video: true)
+        for seq in UInt16(1)...4 { link.send(producer.packet(seq: seq, keyFrame: seq == 1), from: link.a) }
+        link.send(producer.packet(seq: 5).rtxEncapsulated(ssrc: 0xBEF0, payloadType: 97, sequenceNumber: 1), from: link.a)
+        for seq in UInt16(6)...8 { link.send(producer.packet(seq: seq), from: link.a) }
+        let out = link.b.received.map(\.sequenceNumber.rawValue)
+        #expect(out.count == 8 && Set(out).count == 8)
+        #expect(out.last.map { o in (o &- 3) == out[out.count - 4] } == true)   // contiguous: no hole where 5 was
+        link.run(for: .milliseconds(1500))
+        let nacked = link.a.receivedRTCP.joined().flatMap { p -> [UInt16] in if case .nack(let n) = p { return n.lostSequenceNumbers } else { return [] } }
+        #expect(nacked.isEmpty)
+        let blocks = link.a.receivedRTCP.joined().flatMap { p -> [RTCPReportBlock] in
+            if case .receiverReport(let rr) = p { return rr.reports.filter { $0.ssrc == 0xBEEF } } else { return [] }
+        }
+        #expect(!blocks.isEmpty && blocks.allSatisfy { $0.cumulativeLost == 0 })
     }
 
     /// The producer keeps each packet once; every consumer rebuilds its own retransmission from it, so two

@@ -126,6 +126,7 @@ import Testing
         ArrivalRow(seq: 13, rtx: false, expect: .repaired(requested: false)),
         ArrivalRow(seq: 10, rtx: false, expect: .old),
         ArrivalRow(seq: 9, rtx: true, expect: .old),
+        ArrivalRow(seq: 16, rtx: true, expect: .new),   // ahead of the stream: the first copy
     ])
     func arrivalKinds(_ row: ArrivalRow) {
         var gen = NACKGenerator()

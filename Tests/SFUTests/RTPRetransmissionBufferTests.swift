@@ -14,6 +14,8 @@ import Testing
     enum Step: Sendable {
         case store(UInt16, ms: Int)
         case lookup(UInt16, ms: Int, rtt: Int? = nil, expect: Expect)
+        /// ``RTPRetransmissionBuffer/contains(_:)``: held whatever its age or resend state.
+        case holds(UInt16, Bool)
     }
     enum Expect: Sendable { case found, notFound, tooOld, resentRecently }
 
@@ -47,6 +49,11 @@ import Testing
             .store(10, ms: 0), .store(11, ms: 0), .store(12, ms: 0), .store(13, ms: 0), .store(14, ms: 0),
             .lookup(10, ms: 1, expect: .notFound), .lookup(11, ms: 1, expect: .found), .lookup(14, ms: 1, expect: .found),
             .store(10, ms: 2), .lookup(10, ms: 3, expect: .notFound),   // too old to store
+            .holds(10, false), .holds(11, true), .holds(14, true), .holds(15, false),
+        ]),
+        Scenario(name: "held even when too old or just resent", steps: [
+            .store(1, ms: 0), .lookup(1, ms: 10, expect: .found),
+            .holds(1, true), .holds(2, false), .holds(0, false), .lookup(1, ms: 2000, expect: .tooOld), .holds(1, true),
         ]),
         Scenario(name: "wrap 65535 -> 0", steps: [
             .store(65534, ms: 0), .store(65535, ms: 0), .store(0, ms: 0), .store(1, ms: 0),
@@ -57,7 +64,7 @@ import Testing
             .store(1, ms: 0), .store(2, ms: 0), .store(9, ms: 0),
             .lookup(1, ms: 1, expect: .notFound), .lookup(5, ms: 1, expect: .notFound), .lookup(9, ms: 1, expect: .found),
         ]),
-        Scenario(name: "nothing stored", steps: [.lookup(0, ms: 0, expect: .notFound)]),
+        Scenario(name: "nothing stored", steps: [.lookup(0, ms: 0, expect: .notFound), .holds(0, false)]),
     ]
 
     @Test(arguments: scenarios)
@@ -74,6 +81,8 @@ import Testing
                 case (.notFound, .notFound), (.tooOld, .tooOld), (.resentRecently, .resentRecently): break
                 default: Issue.record("step \(i): got \(got), expected \(expect)")
                 }
+            case .holds(let seq, let expect):
+                #expect(buffer.contains(RTPSequenceNumber(seq)) == expect, "step \(i)")
             }
         }
     }

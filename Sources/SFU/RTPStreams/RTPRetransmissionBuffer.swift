@@ -64,6 +64,14 @@ public struct RTPRetransmissionBuffer: Sendable {
         slots[index(seq)] = Slot(sequence: seq, packet: packet, sentAt: now, resentAt: nil)
     }
 
+    /// Whether a packet with sequence number `seq` is held (whatever its age): a second copy of it is a
+    /// duplicate.
+    public func contains(_ seq: RTPSequenceNumber) -> Bool {
+        guard unwrapper.highest != nil else { return false }
+        let ext = unwrapper.peek(UInt64(seq.rawValue))
+        return slots[index(ext)]?.sequence == ext
+    }
+
     /// The packet with sequence number `seq` if it may be resent at `now` (see the type's rules);
     /// `rtt` is the current round-trip estimate (nil: ``defaultRTT``).
     public mutating func packet(for seq: RTPSequenceNumber, now: Duration, rtt: Duration? = nil) -> Lookup {
