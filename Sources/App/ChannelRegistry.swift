@@ -16,6 +16,9 @@ struct ChannelRecord: Equatable, Sendable {
     let createdAtMilliseconds: Int64
     /// When the empty-channel close timer fires, Unix milliseconds (armed at creation).
     var closeDeadlineMilliseconds: Int64?
+    /// Created with `?tap=true` (not in odoo/sfu): the plaintext tap records this channel's transports when
+    /// RTC_PLAINTEXT_TAP is `channel`.
+    var tapped = false
 
     /// `createDate` of `/v1/stats`: ISO-8601 UTC with milliseconds, like `Date.prototype.toISOString`.
     var createDate: String { ISO8601Milliseconds.format(milliseconds: createdAtMilliseconds) }
@@ -66,7 +69,7 @@ struct ChannelRegistry: Sendable {
 
     /// Returns the live channel of (`remoteAddress`, `issuer`) or creates one.
     /// - Returns: the channel and whether it was created by this call.
-    mutating func createOrReuse(remoteAddress: String, issuer: String, key: [UInt8]?, webRTC: Bool,
+    mutating func createOrReuse(remoteAddress: String, issuer: String, key: [UInt8]?, webRTC: Bool, tapped: Bool = false,
                                 nowMilliseconds: Int64,
                                 makeUUID: () -> String = { UUID().uuidString.lowercased() }) -> (ChannelRecord, created: Bool) {
         let issuerKey = "\(remoteAddress)::\(issuer)"
@@ -75,7 +78,8 @@ struct ChannelRegistry: Sendable {
         }
         let channel = ChannelRecord(uuid: makeUUID(), issuer: issuer, remoteAddress: remoteAddress, key: key,
                               webRTC: webRTC, createdAtMilliseconds: nowMilliseconds,
-                              closeDeadlineMilliseconds: nowMilliseconds + Self.emptyChannelTimeoutMilliseconds)
+                              closeDeadlineMilliseconds: nowMilliseconds + Self.emptyChannelTimeoutMilliseconds,
+                              tapped: tapped)
         channelsByUUID[channel.uuid] = channel
         uuidByIssuerKey[issuerKey] = channel.uuid
         order.append(channel.uuid)

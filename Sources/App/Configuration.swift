@@ -73,6 +73,9 @@ struct Configuration: Equatable, Sendable {
               meaning: "debugging aid (not in odoo/sfu): write every transport's decrypted RTP/RTCP to <dir>/<channel>-<transport>.pcap "
                   + "(synthetic UDP from the peer to PUBLIC_IP:<RTC port> and back; Wireshark: Decode As RTP on that port; "
                   + "200 MB per file, 256 files open per worker)"),
+        .init(name: "RTC_PLAINTEXT_TAP", defaultValue: "all",
+              meaning: "debugging aid: which channels RTC_PLAINTEXT_TAP_DIR taps: all, or channel (only channels created "
+                  + "with GET /v1/channel?tap=true)"),
     ]
 
     static let audioCodecNames = ["opus", "PCMU", "PCMA"]
@@ -109,6 +112,8 @@ struct Configuration: Equatable, Sendable {
     var simulatedLoss: Double
     /// RTC_PLAINTEXT_TAP_DIR: where the plaintext tap writes one pcap per transport (`nil`: tap off).
     var plaintextTapDirectory: String?
+    /// RTC_PLAINTEXT_TAP: which channels the tap records.
+    var plaintextTapScope: PlaintextTapScope
 
     /// Reads the configuration from `environment`.
     /// - Parameter availableParallelism: the CPU count that caps `NUM_WORKERS` (injected for tests).
@@ -204,7 +209,23 @@ struct Configuration: Equatable, Sendable {
             self.simulatedLoss = 0
         }
         self.plaintextTapDirectory = value("RTC_PLAINTEXT_TAP_DIR")
+        if let raw = value("RTC_PLAINTEXT_TAP") {
+            guard let scope = PlaintextTapScope(rawValue: raw) else {
+                throw .invalid(variable: "RTC_PLAINTEXT_TAP", value: raw, reason: "not all or channel")
+            }
+            self.plaintextTapScope = scope
+        } else {
+            self.plaintextTapScope = .all
+        }
     }
+}
+
+/// Which channels the plaintext tap records (RTC_PLAINTEXT_TAP).
+enum PlaintextTapScope: String, Sendable {
+    /// Every transport of every channel.
+    case all
+    /// Only channels created with `GET /v1/channel?tap=true`.
+    case channel
 }
 
 extension Configuration {

@@ -175,6 +175,8 @@ struct HTTPAPI: Sendable {
         }
         let issuer = iss.jsString
         let webRTC = URLTarget.queryValue(info.query, name: "webRTC") != "false"
+        // Not in odoo/sfu: asks the plaintext tap to record this channel (RTC_PLAINTEXT_TAP=channel).
+        let tapped = URLTarget.queryValue(info.query, name: "tap") == "true"
         if let existing = registry.channel(remoteAddress: info.remoteAddress, issuer: issuer) {
             log.append(.verbose("reusing channel \(existing.uuid)"))
             return channelResponse(existing, info)
@@ -189,7 +191,7 @@ struct HTTPAPI: Sendable {
         default: key = nil
         }
         let (channel, _) = registry.createOrReuse(remoteAddress: info.remoteAddress, issuer: issuer, key: key,
-                                                  webRTC: webRTC, nowMilliseconds: nowMilliseconds)
+                                                  webRTC: webRTC, tapped: tapped, nowMilliseconds: nowMilliseconds)
         log.append(.info("created channel \(channel.uuid) (\(key != nil ? "unique" : "global") key) for \(info.remoteAddress)::\(issuer)"))
         return channelResponse(channel, info)
     }

@@ -36,8 +36,12 @@ final class MediaWorker: @unchecked Sendable {
 
     /// RTC_SIMULATED_LOSS (fraction): media datagrams dropped at random each way, for loss tests.
     var simulatedLoss = 0.0
-    /// RTC_PLAINTEXT_TAP_DIR: set before ``start(host:ports:offset:environment:)`` to tap every transport.
+    /// RTC_PLAINTEXT_TAP_DIR: set before ``start(host:ports:offset:environment:)`` to turn the tap on.
     var plaintextTapDirectory: String?
+    /// RTC_PLAINTEXT_TAP: every channel's transports, or only those of channels created with `?tap=true`.
+    var plaintextTapScope = PlaintextTapScope.all
+    /// Channels on this worker created with `?tap=true` (pruned when they have no sessions left).
+    private var tappedChannels: Set<String> = []
     /// Plaintext tap hook (PlaintextTap.swift): one pcap per transport, when RTC_PLAINTEXT_TAP_DIR is set.
     private var tap: PlaintextTap?
 
@@ -109,9 +113,8 @@ final class MediaWorker: @unchecked Sendable {
             try loop.submit { [self] in
                 tap = PlaintextTap(directory: directory, serverAddress: announced, udpPort: udpPort, tcpPort: tcpPort,
                                    fallbackLabel: "worker\(index)", notify: { [logger] in logger.info("plaintext tap: \($0)") }) {
-                    [unowned self] id in hub.order.keys.first { hub.sessions(in: $0).contains { $0.stc == id || $0.cts == id } }
+                    [unowned self] id in channel(of: id)
                 }
-                router.tapsPlaintext = true
             }.wait()
         }
         tick = loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { [self] _ in onTick() }
@@ -119,7 +122,9 @@ final class MediaWorker: @unchecked Sendable {
 
     // MARK: - Signalling entry points (called on `loop`)
 
-    func join(channel: String, sessionID: JSONValue, connection: UInt64, capacity: Int, webRTC: Bool) {
+    /// A session joins `channel`; `tap` when the channel was created with `?tap=true`.
+    func join(channel: String, sessionID: JSONValue, connection: UInt64, capacity: Int, webRTC: Bool, tap: Bool = false) {
+        if tap, self.tap != nil { tappedChannels.insert(channel) }
         apply(hub.join(channel: channel, sessionID: sessionID, connection: connection, capacity: capacity, webRTC: webRTC, now: now))
     }
 
@@ -141,6 +146,19 @@ final class MediaWorker: @unchecked Sendable {
 
     func closeAll(code: WSCloseCode) {
         apply(hub.closeAll(code: code, now: now))
+    }
+
+    /// The channel of a session's transport (nil once the session left).
+    private func channel(of transport: TransportID) -> String? {
+        hub.order.keys.first { hub.sessions(in: $0).contains { $0.stc == transport || $0.cts == transport } }
+    }
+
+    /// Whether the plaintext tap records the transports of `channel` (RTC_PLAINTEXT_TAP).
+    private func tapsTransportsOf(_ channel: String?) -> Bool {
+        switch plaintextTapScope {
+        case .all: return true
+        case .channel: return channel.map(tappedChannels.contains) ?? false
+        }
     }
 
     /// Session counts of the channels on this worker (for /v1/stats and SIGIO).
@@ -187,13 +205,14 @@ final class MediaWorker: @unchecked Sendable {
         var changed = stats.filter { publishedStats[$0.key] != $0.value }
         for gone in publishedStats.keys where stats[gone] == nil { changed[gone] = ChannelSessionStats() }
         publishedStats = stats
+        tappedChannels = tappedChannels.filter { stats[$0] != nil }
         webSocket.api.sessionsChanged(changed)
     }
 
     private func perform(_ command: MediaCommand) {
         switch command {
         case .createTransport(let id, let credentials, let maxIncoming, let maxOutgoing):
-            router.createTransport(id, credentials: credentials)
+            router.createTransport(id, credentials: credentials, tapsPlaintext: tap != nil && tapsTransportsOf(channel(of: id)))
             router.setBitrateLimits(id, maxIncoming: maxIncoming, maxOutgoing: maxOutgoing, now: now)
         case .connectTransport(let id, let role, let fingerprints):
             do {

@@ -179,10 +179,12 @@ final class WSSessionHandler: ChannelInboundHandler, @unchecked Sendable {
                     return
                 }
                 self.worker = worker
-                let webRTC = state.api.api.withLock { $0.registry.channel(uuid: accepted.channelUUID)?.webRTC } ?? true
+                let record = state.api.api.withLock { $0.registry.channel(uuid: accepted.channelUUID) }
+                let (webRTC, tap) = (record?.webRTC ?? true, record?.tapped ?? false)
                 state.logger.info("session \(accepted.sessionID.jsonText) joined channel \(accepted.channelUUID)")
                 let capacity = state.channelSize, channel = accepted.channelUUID, sessionID = accepted.sessionID, id = connection.id
-                worker.loop.execute { worker.join(channel: channel, sessionID: sessionID, connection: id, capacity: capacity, webRTC: webRTC) }
+                worker.loop.execute { worker.join(channel: channel, sessionID: sessionID, connection: id, capacity: capacity,
+                                                       webRTC: webRTC, tap: tap) }
             }
             return
         }

@@ -81,6 +81,7 @@ do {
         let worker = MediaWorker(index: index, loop: loop, webSocket: webSocket, dtlsContext: dtlsContext)
         worker.simulatedLoss = configuration.simulatedLoss
         worker.plaintextTapDirectory = configuration.plaintextTapDirectory
+        worker.plaintextTapScope = configuration.plaintextTapScope
         if configuration.simulatedLoss > 0 {
             Logger(label: "RTC").warning("RTC_SIMULATED_LOSS: dropping \(configuration.simulatedLoss * 100)% of media datagrams each way")
         }
@@ -88,7 +89,8 @@ do {
                          offset: index * max(1, (configuration.rtcMaxPort - configuration.rtcMinPort + 1) / configuration.numWorkers),
                          environment: environment)
         if index == 0, let directory = configuration.plaintextTapDirectory {
-            Logger(label: "RTC").warning("RTC_PLAINTEXT_TAP_DIR: writing every transport's decrypted RTP/RTCP to \(directory)")
+            let which = configuration.plaintextTapScope == .all ? "every transport" : "the transports of channels created with ?tap=true"
+            Logger(label: "RTC").warning("RTC_PLAINTEXT_TAP_DIR: writing the decrypted RTP/RTCP of \(which) to \(directory)")
         }
         Logger(label: "RTC").info("worker \(index) listening on udp \(configuration.rtcInterface):\(worker.udpPort)\(worker.tcp.map { ", tcp \($0.port)" } ?? "")")
         workers.append(worker)

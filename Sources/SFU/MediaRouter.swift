@@ -32,7 +32,8 @@ public final class MediaRouter {
     private var events = CircularBuffer<MediaRouterEvent>(initialCapacity: 64)
     /// Forward drop events (off by default: a flood of garbage should not flood the log).
     public var reportsDrops = false
-    /// Transports created from now on emit plaintext copies of their RTP/RTCP (the debugging tap).
+    /// Transports created from now on emit plaintext copies of their RTP/RTCP (the debugging tap), unless
+    /// ``createTransport(_:credentials:tapsPlaintext:)`` says otherwise for one.
     public var tapsPlaintext = false
 
     // Media state (MediaRouter+Media.swift).
@@ -61,10 +62,11 @@ public final class MediaRouter {
     public func transport(_ id: TransportID) -> WebRtcTransport? { transports[id] }
 
     /// Creates a transport that answers ICE checks for `credentials` at once; DTLS waits for
-    /// ``connectTransport(_:remoteRole:fingerprints:now:)``.
-    public func createTransport(_ id: TransportID, credentials: ICECredentials) {
+    /// ``connectTransport(_:remoteRole:fingerprints:now:)``. `tapsPlaintext` overrides the router's
+    /// ``tapsPlaintext`` for this transport.
+    public func createTransport(_ id: TransportID, credentials: ICECredentials, tapsPlaintext: Bool? = nil) {
         let transport = WebRtcTransport(iceCredentials: credentials, dtlsContext: dtlsContext)
-        transport.tapsPlaintext = tapsPlaintext
+        transport.tapsPlaintext = tapsPlaintext ?? self.tapsPlaintext
         transports[id] = transport
         media[id] = TransportMedia(rtcpSSRC: SSRC(UInt32.random(in: 1...UInt32.max, using: &random)))
         demux.add(id, usernameFragment: credentials.usernameFragment)

@@ -154,6 +154,11 @@ private func config(_ extra: [String: String], cpus: Int = 8) throws(Configurati
         #expect(try config([:]).plaintextTapDirectory == nil)
         #expect(try config(["RTC_PLAINTEXT_TAP_DIR": ""]).plaintextTapDirectory == nil)
         #expect(try config(["RTC_PLAINTEXT_TAP_DIR": "/tmp/taps"]).plaintextTapDirectory == "/tmp/taps")
+        // Which channels: every one (default) or only those created with GET /v1/channel?tap=true.
+        #expect(try config([:]).plaintextTapScope == .all)
+        #expect(try config(["RTC_PLAINTEXT_TAP": "all"]).plaintextTapScope == .all)
+        #expect(try config(["RTC_PLAINTEXT_TAP": "channel"]).plaintextTapScope == .channel)
+        #expect(throws: ConfigurationError.self) { try config(["RTC_PLAINTEXT_TAP": "some"]) }
     }
 
     @Test func helpListsEveryVariable() {
@@ -161,7 +166,8 @@ private func config(_ extra: [String: String], cpus: Int = 8) throws(Configurati
         for name in ["AUTH_KEY", "PUBLIC_IP", "HTTP_INTERFACE", "PORT", "RTC_INTERFACE", "PROXY", "AUDIO_CODECS",
                      "VIDEO_CODECS", "RTC_MIN_PORT", "RTC_MAX_PORT", "MAX_BUF_IN", "MAX_BUF_OUT", "MAX_BITRATE_IN",
                      "MAX_BITRATE_OUT", "MAX_VIDEO_BITRATE", "CHANNEL_SIZE", "NUM_WORKERS", "WORKER_LOG_LEVEL",
-                     "LOG_LEVEL", "LOG_TIMESTAMP", "LOG_COLOR", "RTC_SIMULATED_LOSS", "RTC_PLAINTEXT_TAP_DIR"] {
+                     "LOG_LEVEL", "LOG_TIMESTAMP", "LOG_COLOR", "RTC_SIMULATED_LOSS", "RTC_PLAINTEXT_TAP_DIR",
+                     "RTC_PLAINTEXT_TAP"] {
             #expect(help.contains("  \(name) "), "missing \(name)")
         }
         #expect(help.contains("[default: 8070]"))

@@ -161,6 +161,17 @@ private func parseObject(_ response: APIResponse) -> JSONValue? { JSONValue.pars
         #expect(api.registry.channels.first?.webRTC == expected)
     }
 
+    /// `?tap=true` (not in odoo/sfu) marks the channel for the plaintext tap; the response is unchanged and a
+    /// reused channel keeps the flag it was created with.
+    @Test(arguments: [("?tap=true", true), ("", false), ("?tap=1", false), ("?webRTC=false&tap=true", true)] as [(String, Bool)])
+    func tapFlag(query: String, expected: Bool) {
+        var api = makeAPI()
+        _ = api.handle(get("/v1/channel" + query, auth: "jwt " + token(#"{"iss":"a"}"#)), nowMilliseconds: nowMs)
+        #expect(api.registry.channels.first?.tapped == expected)
+        _ = api.handle(get("/v1/channel" + (expected ? "" : "?tap=true"), auth: "jwt " + token(#"{"iss":"a"}"#)), nowMilliseconds: nowMs)
+        #expect(api.registry.channels.count == 1 && api.registry.channels.first?.tapped == expected)
+    }
+
     @Test func proxyHeaders() {
         var api = makeAPI(proxy: true)
         let headers: [(name: String, value: String)] = [

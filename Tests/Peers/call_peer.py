@@ -64,9 +64,10 @@ class Server:
                 time.sleep(0.05)
         raise RuntimeError("sfu did not start")
 
-    def channel(self):
+    def channel(self, tap=False):
         token = pyjwt.encode({"iss": f"call-{time.monotonic_ns()}"}, KEY, algorithm="HS256")
-        r = requests.get(f"http://127.0.0.1:{self.port}/v1/channel", headers={"Authorization": f"jwt {token}"}, timeout=5)
+        query = "?tap=true" if tap else ""   # not in odoo/sfu: the plaintext tap's per-channel switch
+        r = requests.get(f"http://127.0.0.1:{self.port}/v1/channel{query}", headers={"Authorization": f"jwt {token}"}, timeout=5)
         r.raise_for_status()
         return r.json()["uuid"]
 
@@ -220,6 +221,9 @@ def main():
     ap.add_argument("--aiortc", type=int, default=0, help="aiortc participants, after the browser ones")
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--tap-rounds", type=int, default=0,
+                    help="join: the channels of the first N rounds are created with ?tap=true, and each round waits "
+                         "for media to flow before it closes (so the plaintext tap has packets to write)")
     ap.add_argument("--env", action="append", default=[])
     ap.add_argument("--video", default="640x480", help="fake camera size (1280x720 makes Chromium send 3 layers)")
     args = ap.parse_args()
@@ -234,14 +238,19 @@ def main():
     try:
         if args.scenario == "join":
             timings, joiners = [], []
-            for _ in range(args.rounds):
-                channel = server.channel()
+            result["channels"] = []
+            for round_ in range(args.rounds):
+                channel = server.channel(tap=round_ < args.tap_rounds)
+                result["channels"].append(channel)
                 group = [Participant(page.server_address[1], server, channel, i + 1, browser=browser_of(i))
                      for i in range(args.participants)]
                 group += [AiortcCallParticipant(server, channel, args.participants + i + 1) for i in range(args.aiortc)]
                 participants += group
                 for p in group:
                     wait("transports connected", lambda: transports_connected(p.state()), 30)
+                if args.tap_rounds:
+                    for p in group:
+                        wait(f"media at participant {p.session_id}", lambda: media_flowing(p, [o for o in group if o is not p]), 60)
                 for index, p in enumerate(group):
                     t = p.timing()
                     timings.append(round(max(t["send"], t["recv"]) - t["connecting"], 1))

@@ -175,3 +175,25 @@ def test_a_late_key_frame_packet_does_not_leave_a_gap():
     print(json.dumps({k: v for k, v in result.items() if k != "trace"}))
     assert result["holes"] == []
     assert result["B"][0]["frames"] > 50
+
+
+def test_plaintext_tap_per_channel_writes_only_the_tapped_channel(tmp_path):
+    """RTC_PLAINTEXT_TAP=channel: only the channel created with GET /v1/channel?tap=true gets pcaps, and they
+    hold RTP and RTCP that tshark dissects; the other channel's call leaves nothing in the directory."""
+    tap = tmp_path / "tap"
+    tap.mkdir()
+    result = run_call("join", "--participants", "2", "--rounds", "2", "--tap-rounds", "1",
+                      "--env", "RTC_PLAINTEXT_TAP=channel", "--env", f"RTC_PLAINTEXT_TAP_DIR={tap}")
+    tapped, untapped = result["channels"]
+    files = sorted(p.name for p in tap.iterdir())
+    assert files and all(name.startswith(tapped + "-") and name.endswith(".pcap") for name in files), files
+    assert not any(untapped in name for name in files), files
+    # Both participants' send and receive transports: the browsers' RTP/RTCP in, the forwarded media out.
+    assert len(files) == 4, files
+    protocols = set()
+    for name in files:
+        out = subprocess.run(["tshark", "-r", str(tap / name), "-o", "rtp.heuristic_rtp:TRUE", "-T", "fields",
+                              "-e", "frame.protocols"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        protocols |= {p for line in out.stdout.splitlines() for p in line.split(":")}
+    assert {"rtp", "rtcp"} <= protocols, protocols
