@@ -32,9 +32,6 @@ public final class MediaRouter {
     private var events = CircularBuffer<MediaRouterEvent>(initialCapacity: 64)
     /// Forward drop events (off by default: a flood of garbage should not flood the log).
     public var reportsDrops = false
-    /// Transports created from now on emit plaintext copies of their RTP/RTCP (the debugging tap), unless
-    /// ``createTransport(_:credentials:tapsPlaintext:)`` says otherwise for one.
-    public var tapsPlaintext = false
 
     // Media state (MediaRouter+Media.swift).
     var producers: [String: ProducerState] = [:]
@@ -62,11 +59,11 @@ public final class MediaRouter {
     public func transport(_ id: TransportID) -> WebRtcTransport? { transports[id] }
 
     /// Creates a transport that answers ICE checks for `credentials` at once; DTLS waits for
-    /// ``connectTransport(_:remoteRole:fingerprints:now:)``. `tapsPlaintext` overrides the router's
-    /// ``tapsPlaintext`` for this transport.
-    public func createTransport(_ id: TransportID, credentials: ICECredentials, tapsPlaintext: Bool? = nil) {
+    /// ``connectTransport(_:remoteRole:fingerprints:now:)``. With `tapsPlaintext` the transport also emits
+    /// plaintext copies of its RTP/RTCP (the debugging tap).
+    public func createTransport(_ id: TransportID, credentials: ICECredentials, tapsPlaintext: Bool = false) {
         let transport = WebRtcTransport(iceCredentials: credentials, dtlsContext: dtlsContext)
-        transport.tapsPlaintext = tapsPlaintext ?? self.tapsPlaintext
+        transport.tapsPlaintext = tapsPlaintext
         transports[id] = transport
         media[id] = TransportMedia(rtcpSSRC: SSRC(UInt32.random(in: 1...UInt32.max, using: &random)))
         demux.add(id, usernameFragment: credentials.usernameFragment)

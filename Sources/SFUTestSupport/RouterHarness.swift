@@ -93,8 +93,9 @@ public final class RouterHarness {
     private var midCounters: [Int]
 
     /// Creates a router with `peerCount` transports and as many connected peers. `seed` seeds the
-    /// router's randomness; `setupTime` is how long the link runs for ICE and DTLS to complete.
-    public init(peerCount: Int, seed: UInt64 = 7, setupTime: Duration = .milliseconds(500)) throws {
+    /// router's randomness; `setupTime` is how long the link runs for ICE and DTLS to complete; the transports
+    /// of `tappedPeers` emit plaintext copies of their RTP/RTCP (the debugging tap).
+    public init(peerCount: Int, seed: UInt64 = 7, setupTime: Duration = .milliseconds(500), tappedPeers: Set<Int> = []) throws {
         precondition(peerCount >= 1, "at least one peer")
         let serverCertificate = try DTLSCertificate.generate(commonName: "sfu")
         guard let serverFingerprint = serverCertificate.fingerprint() else { throw DTLSError(code: .certificate, reason: "no fingerprint") }
@@ -106,7 +107,7 @@ public final class RouterHarness {
             let peerICE = ICECredentials(usernameFragment: "peer\(i)", password: "peer-password-\(i)-0123456789abcdef")
             let certificate = try DTLSCertificate.generate(commonName: "peer\(i)")
             guard let fingerprint = certificate.fingerprint() else { throw DTLSError(code: .certificate, reason: "no fingerprint") }
-            router.createTransport(id, credentials: serverICE)
+            router.createTransport(id, credentials: serverICE, tapsPlaintext: tappedPeers.contains(i))
             peers.append(try BrowserPeer(certificate: certificate, remoteFingerprint: serverFingerprint, localICE: peerICE,
                                          remoteICE: serverICE, tieBreaker: 7 &+ UInt64(i)))
             try router.connectTransport(id, remoteRole: .client, fingerprints: [fingerprint], now: .zero)

@@ -177,6 +177,28 @@ import Testing
         #expect(answered.count == 2 && answered[0].ssrc != answered[1].ssrc)
     }
 
+    /// The plaintext tap is chosen per transport: the tapped producer transport reports each packet it
+    /// received, in the clear and byte for byte what the peer sent; the untapped consumer transport reports
+    /// nothing, and forwarding is the same either way.
+    @Test func onlyTappedTransportsReportPlaintextCopies() throws {
+        let harness = try RouterHarness(peerCount: 2, tappedPeers: [0])
+        let producer = try harness.addVP8Producer(id: "p")
+        _ = try harness.addConsumers(of: producer)
+        while harness.router.pollEvent() != nil {}
+        let sent = (UInt16(1)...5).map { producer.packet(seq: $0, keyFrame: $0 == 1) }
+        for packet in sent { harness.send(rtp: packet, from: 0) }
+        var plaintext: [TransportID: [PlaintextPacket]] = [:]
+        while let event = harness.router.pollEvent() {
+            if case .transport(let id, .plaintext(let packet)) = event { plaintext[id, default: []].append(packet) }
+        }
+        let tapped = plaintext[harness.transportIDs[0]] ?? []
+        #expect(tapped.map(\.direction) == Array(repeating: .inbound, count: 5))
+        #expect(tapped.map { Array($0.bytes.readableBytesView) } == sent.map { Array($0.bytes.readableBytesView) })
+        #expect(tapped.allSatisfy { $0.remote == harness.tuples[0] })
+        #expect(plaintext[harness.transportIDs[1]] == nil)
+        #expect(harness.peers[1].received.count == 5)
+    }
+
     @Test func gapsFromTheProducerAreNackedAndReportsFlowBothWays() throws {
         let link = try Self.Link()
         let (producer, _) = try Self.produceAndConsume(link, video: true)
