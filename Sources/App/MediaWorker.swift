@@ -40,7 +40,8 @@ final class MediaWorker: @unchecked Sendable {
     var plaintextTapDirectory: String?
     /// RTC_PLAINTEXT_TAP: every channel's transports, or only those of channels created with `?tap=true`.
     var plaintextTapScope = PlaintextTapScope.all
-    /// Channels on this worker created with `?tap=true` (pruned when they have no sessions left).
+    /// Channels on this worker whose transports the tap records (decided at join from the scope and
+    /// `?tap=true`; pruned when they have no sessions left).
     private var tappedChannels: Set<String> = []
     /// Plaintext tap hook (PlaintextTap.swift): one pcap per transport, when RTC_PLAINTEXT_TAP_DIR is set.
     private var tap: PlaintextTap?
@@ -124,7 +125,7 @@ final class MediaWorker: @unchecked Sendable {
 
     /// A session joins `channel`; `tap` when the channel was created with `?tap=true`.
     func join(channel: String, sessionID: JSONValue, connection: UInt64, capacity: Int, webRTC: Bool, tap: Bool = false) {
-        if tap, self.tap != nil { tappedChannels.insert(channel) }
+        if self.tap != nil, tap || plaintextTapScope == .all { tappedChannels.insert(channel) }
         apply(hub.join(channel: channel, sessionID: sessionID, connection: connection, capacity: capacity, webRTC: webRTC, now: now))
     }
 
@@ -151,14 +152,6 @@ final class MediaWorker: @unchecked Sendable {
     /// The channel of a session's transport (nil once the session left).
     private func channel(of transport: TransportID) -> String? {
         hub.order.keys.first { hub.sessions(in: $0).contains { $0.stc == transport || $0.cts == transport } }
-    }
-
-    /// Whether the plaintext tap records the transports of `channel` (RTC_PLAINTEXT_TAP).
-    private func tapsTransportsOf(_ channel: String?) -> Bool {
-        switch plaintextTapScope {
-        case .all: return true
-        case .channel: return channel.map(tappedChannels.contains) ?? false
-        }
     }
 
     /// Session counts of the channels on this worker (for /v1/stats and SIGIO).
@@ -212,7 +205,7 @@ final class MediaWorker: @unchecked Sendable {
     private func perform(_ command: MediaCommand) {
         switch command {
         case .createTransport(let id, let credentials, let maxIncoming, let maxOutgoing):
-            router.createTransport(id, credentials: credentials, tapsPlaintext: tap != nil && tapsTransportsOf(channel(of: id)))
+            router.createTransport(id, credentials: credentials, tapsPlaintext: channel(of: id).map(tappedChannels.contains) ?? false)
             router.setBitrateLimits(id, maxIncoming: maxIncoming, maxOutgoing: maxOutgoing, now: now)
         case .connectTransport(let id, let role, let fingerprints):
             do {
