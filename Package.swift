@@ -17,7 +17,9 @@ let package = Package(
         .library(name: "STUN", targets: ["STUN"]),
         .library(name: "ICE", targets: ["ICE"]),
         .library(name: "DTLS", targets: ["DTLS"]),
-        .library(name: "RTP", targets: ["RTP", "SRTP"]),
+        .library(name: "RTP", targets: ["RTP"]),
+        // SRTP over Debian's libsrtp2: a product of its own, so that parsing RTP needs no C library.
+        .library(name: "SRTP", targets: ["SRTP"]),
         .library(name: "RTCP", targets: ["RTCP"]),
         .library(name: "SCTP", targets: ["SCTP"]),
         .library(name: "SFU", targets: ["SFU"]),
@@ -35,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // C libraries from Debian (scripts/setup.sh installs the -dev packages).
@@ -56,7 +59,8 @@ let package = Package(
         .target(name: "SCTP", dependencies: ["RTCBase", nioCore]),
 
         // Composition and the server.
-        .target(name: "SFU", dependencies: ["ICE", "STUN", "DTLS", "RTP", "SRTP", "RTCP", "SCTP", "RTCBase", nioCore]),
+        .target(name: "SFU", dependencies: ["ICE", "STUN", "DTLS", "RTP", "SRTP", "RTCP", "SCTP", "RTCBase", nioCore,
+                                            .product(name: "HeapModule", package: "swift-collections")]),
         .executableTarget(name: "App", dependencies: [
             "SFU", "RTCBase", "ICE", "STUN", "DTLS", "PacketCapture",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -30,8 +30,8 @@ let package = Package(
         .executableTarget(
             name: "TransportBenchmarks",
             dependencies: bench + [
-                .product(name: "RTP", package: "swift-sfu"), .product(name: "ICE", package: "swift-sfu"),
-                .product(name: "DTLS", package: "swift-sfu"),
+                .product(name: "RTP", package: "swift-sfu"), .product(name: "SRTP", package: "swift-sfu"),
+                .product(name: "ICE", package: "swift-sfu"), .product(name: "DTLS", package: "swift-sfu"),
                 .product(name: "STUN", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/TransportBenchmarks",
@@ -50,7 +50,8 @@ let package = Package(
             name: "RouterBenchmarks",
             dependencies: bench + [
                 .product(name: "SFU", package: "swift-sfu"), .product(name: "SFUTestSupport", package: "swift-sfu"),
-                .product(name: "RTP", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "RTP", package: "swift-sfu"), .product(name: "SRTP", package: "swift-sfu"),
+                .product(name: "ICE", package: "swift-sfu"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/RouterBenchmarks",
             plugins: plugin

@@ -34,10 +34,10 @@ final class PlaintextTap {
 
     /// What happened to a transport's file, for logs.
     enum Notice: Equatable, Sendable, CustomStringConvertible {
-        case opened(TransportID, path: String)
-        case failed(TransportID, reason: String)
-        case full(TransportID, path: String)
-        case tooManyFiles(TransportID)
+        case opened(String, path: String)
+        case failed(String, reason: String)
+        case full(String, path: String)
+        case tooManyFiles(String)
 
         var description: String {
             switch self {
@@ -55,8 +55,8 @@ final class PlaintextTap {
     private let serverAddress: String
     private let udpPort: UInt16
     private let tcpPort: UInt16
-    private let label: (TransportID) -> String?
-    private var files: [TransportID: File] = [:]
+    private let label: (String) -> String?
+    private var files: [String: File] = [:]
     private var dirty: [File] = []
     private var nextFlush: Duration = .zero
     private let notify: (Notice) -> Void
@@ -80,7 +80,7 @@ final class PlaintextTap {
     ///   - label: the channel of a transport, asked once, when its file is created.
     init(directory: String, serverAddress: String, udpPort: Int, tcpPort: Int?, fallbackLabel: String,
          limits: Limits = Limits(), notify: @escaping (Notice) -> Void = { _ in },
-         label: @escaping (TransportID) -> String? = { _ in nil }) {
+         label: @escaping (String) -> String? = { _ in nil }) {
         self.directory = directory
         self.serverAddress = serverAddress
         self.udpPort = UInt16(clamping: udpPort)
@@ -102,18 +102,18 @@ final class PlaintextTap {
     }
 
     /// The file of transport `id` (`nil` until its first packet).
-    func path(of id: TransportID) -> String? { files[id]?.path }
+    func path(of id: String) -> String? { files[id]?.path }
 
     /// Files currently open.
     var openFileCount: Int { files.values.count { $0.writer != nil } }
 
     /// Writes one tapped packet of transport `id`.
-    func record(_ id: TransportID, _ packet: PlaintextPacket, timestampNanoseconds: UInt64 = wallClockNanoseconds()) {
+    func record(_ id: String, _ packet: PlaintextPacket, timestampNanoseconds: UInt64 = wallClockNanoseconds()) {
         record(id, direction: packet.direction, remote: packet.remote, bytes: packet.bytes, timestampNanoseconds: timestampNanoseconds)
     }
 
     /// Writes one packet of transport `id`: RTP or RTCP in the clear, received from or sent to `remote`.
-    func record(_ id: TransportID, direction: PlaintextPacket.Direction, remote: ICETuple, bytes: ByteBuffer,
+    func record(_ id: String, direction: PlaintextPacket.Direction, remote: ICETuple, bytes: ByteBuffer,
                 timestampNanoseconds: UInt64 = wallClockNanoseconds()) {
         let file: File
         if let f = files[id] {
@@ -155,7 +155,7 @@ final class PlaintextTap {
     }
 
     /// Closes (and forgets) transport `id`'s file.
-    func close(_ id: TransportID) {
+    func close(_ id: String) {
         guard let file = files.removeValue(forKey: id) else { return }
         file.writer?.close()
         file.writer = nil
@@ -169,7 +169,7 @@ final class PlaintextTap {
 
     // MARK: - Internals
 
-    private func open(_ id: TransportID) -> File {
+    private func open(_ id: String) -> File {
         let name = Self.fileName(label: label(id) ?? fallbackLabel, transport: id)
         var path = (directory as NSString).appendingPathComponent(name)
         var copy = 1
@@ -198,14 +198,14 @@ final class PlaintextTap {
     }
 
     /// `<label>-<transport>.pcap` with anything but letters, digits, `.`, `_` and `-` replaced by `_`.
-    static func fileName(label: String, transport: TransportID) -> String {
+    static func fileName(label: String, transport: String) -> String {
         func safe(_ s: String) -> String {
             let cleaned = String(s.unicodeScalars.map { c -> Character in
                 c.isASCII && (CharacterSet.alphanumerics.contains(c) || "._-".unicodeScalars.contains(c)) ? Character(c) : "_"
             })
             return cleaned.hasPrefix(".") ? "_" + cleaned.dropFirst() : cleaned
         }
-        return "\(safe(label))-\(safe(transport.rawValue)).pcap"
+        return "\(safe(label))-\(safe(transport)).pcap"
     }
 
     /// Peer ↔ server as seen on the wire: inbound peer → server, outbound server → peer.

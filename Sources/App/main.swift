@@ -78,21 +78,20 @@ do {
         maxBitrateIn: configuration.maxBitrateIn, maxBitrateOut: configuration.maxBitrateOut)
     var workers: [MediaWorker] = []
     for (index, loop) in workerGroup.makeIterator().enumerated() {
-        let worker = MediaWorker(index: index, loop: loop, webSocket: webSocket, dtlsContext: dtlsContext)
-        worker.simulatedLoss = configuration.simulatedLoss
-        worker.plaintextTapDirectory = configuration.plaintextTapDirectory
-        worker.plaintextTapScope = configuration.plaintextTapScope
+        let hooks = DebugHooks(simulatedLoss: configuration.simulatedLoss, keyLogPath: ProcessInfo.processInfo.environment["SSLKEYLOGFILE"],
+                               tapScope: configuration.plaintextTapScope)
+        let worker = MediaWorker(index: index, loop: loop, webSocket: webSocket, dtlsContext: dtlsContext, hooks: hooks)
         if configuration.simulatedLoss > 0 {
             Logger(label: "RTC").warning("RTC_SIMULATED_LOSS: dropping \(configuration.simulatedLoss * 100)% of media datagrams each way")
         }
         try worker.start(host: configuration.rtcInterface, ports: configuration.rtcMinPort...configuration.rtcMaxPort,
                          offset: index * max(1, (configuration.rtcMaxPort - configuration.rtcMinPort + 1) / configuration.numWorkers),
-                         environment: environment)
+                         environment: environment, tapDirectory: configuration.plaintextTapDirectory)
         if index == 0, let directory = configuration.plaintextTapDirectory {
             let which = configuration.plaintextTapScope == .all ? "every transport" : "the transports of channels created with ?tap=true"
             Logger(label: "RTC").warning("RTC_PLAINTEXT_TAP_DIR: writing the decrypted RTP/RTCP of \(which) to \(directory)")
         }
-        Logger(label: "RTC").info("worker \(index) listening on udp \(configuration.rtcInterface):\(worker.udpPort)\(worker.tcp.map { ", tcp \($0.port)" } ?? "")")
+        Logger(label: "RTC").info("worker \(index) listening on udp \(configuration.rtcInterface):\(worker.endpoint.port)\(worker.tcp.map { ", tcp \($0.port)" } ?? "")")
         workers.append(worker)
     }
     webSocket.workers.withLock { [workers] in $0 = workers }
@@ -159,6 +158,10 @@ let signalSources = [
         }
         serverLogger.info("\(channels.count) channels total")
         serverLogger.info("Global incoming bitrate: \(total) bps")
+        for worker in webSocket.workers.withLock({ $0 }) {
+            let summary = (try? worker.loop.submit { worker.lateness.summary }.wait()) ?? "unavailable"
+            serverLogger.info("worker \(worker.index) timer lateness: \(summary)")
+        }
     },
 ]
 withExtendedLifetime(signalSources) {

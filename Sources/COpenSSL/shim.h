@@ -10,6 +10,8 @@
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/srtp.h>
+#include <openssl/sha.h>
+#include <openssl/crypto.h>
 #include <sys/time.h>
 
 /* Swift cannot call function-like macros: static inline wrappers for the ones DTLS needs. */
@@ -26,5 +28,15 @@ static inline void *sfu_SSL_get_app_data(const SSL *ssl) { return SSL_get_app_da
 static inline int sfu_DTLS1_2_VERSION(void) { return DTLS1_2_VERSION; }
 static inline uint64_t sfu_SSL_OP_NO_QUERY_MTU(void) { return SSL_OP_NO_QUERY_MTU; }
 static inline uint64_t sfu_SSL_OP_NO_TICKET(void) { return SSL_OP_NO_TICKET; }
+
+/* SHA-1 on a plain struct state (SHA_CTX): copying a keyed HMAC state is then a memcpy, with no allocation, which
+   EVP_MD_CTX_copy_ex in OpenSSL 3.0 does not offer (it duplicates the provider context on the heap). These
+   functions are deprecated in 3.0 but kept, and use the same assembly as EVP. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static inline int sfu_SHA1_Init(SHA_CTX *c) { return SHA1_Init(c); }
+static inline int sfu_SHA1_Update(SHA_CTX *c, const void *data, size_t len) { return SHA1_Update(c, data, len); }
+static inline int sfu_SHA1_Final(unsigned char *md, SHA_CTX *c) { return SHA1_Final(md, c); }
+#pragma GCC diagnostic pop
 
 #endif

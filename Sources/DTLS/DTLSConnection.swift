@@ -1,5 +1,6 @@
 import COpenSSL
 import NIOCore
+import RTCBase
 
 /// The DTLS-SRTP protection profiles offered (RFC 5764 §4.1.2, RFC 7714 §14.2), in preference order.
 /// Defined here rather than shared with the SRTP module: DTLS only negotiates and exports keys.
@@ -91,28 +92,30 @@ public final class DTLSContext: @unchecked Sendable {
     deinit { SSL_CTX_free(ctx) }
 }
 
-/// One DTLS association over memory BIOs (no sockets): feed datagrams with ``handle(datagram:now:)``,
-/// take outgoing datagrams with ``pollDatagram()`` and events with ``pollEvent()``, and drive
-/// retransmission with ``nextTimeout(now:)`` / ``handleTimeout(now:)``.
+/// One DTLS association over memory BIOs (no sockets), sans-IO (``SansIO``): feed datagrams with
+/// ``handle(_:now:)``, take outgoing datagrams with ``pollTransmit()`` and events with ``pollEvent()``, and
+/// drive retransmission with ``nextDeadline`` / ``handleTimeout(now:)``.
 ///
 /// Outgoing records are packed into datagrams of at most the context's MTU, never splitting a record.
 /// Handshakes reassemble fragmented ClientHellos (Chromium's post-quantum key share spans two
 /// datagrams); `DTLSv1_listen` is deliberately not used, since it cannot. After the handshake the peer
 /// certificate is compared with the signalled fingerprints; a mismatch fails the connection.
 ///
-/// OpenSSL keeps its retransmission timer on its own clock, so the deadline from ``nextTimeout(now:)`` is
-/// OpenSSL's remaining time added to the caller's `now`.
+/// OpenSSL keeps its retransmission timer on its own clock, so ``nextDeadline`` is OpenSSL's remaining time
+/// added to the caller's `now` of the last call that could arm the timer (start, a datagram, a timeout).
 ///
 /// Not thread-safe: use a connection from one thread.
-public final class DTLSConnection {
+public final class DTLSConnection: SansIO {
     public let role: DTLSRole
     public let context: DTLSContext
     private let ssl: OpaquePointer
     private let rbio: OpaquePointer
     private let wbio: OpaquePointer
     private var expectedFingerprints: [DTLSFingerprint]
-    fileprivate var events: [DTLSEvent] = []
-    private var outgoing: [ByteBuffer] = []
+    fileprivate var events = CircularBuffer<DTLSEvent>(initialCapacity: 4)
+    private var outgoing = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    /// The retransmission deadline as of the last call (see ``nextDeadline``).
+    public private(set) var nextDeadline: Duration?
     public private(set) var isConnected = false
     public private(set) var isClosed = false
     private var started = false
@@ -150,14 +153,30 @@ public final class DTLSConnection {
         guard !started else { return }
         started = true
         if role == .client { advance() }
+        updateDeadline(now: now)
     }
 
     /// Takes one datagram from the peer.
-    public func handle(datagram: ByteBuffer, now: Duration) {
+    public func handle(_ datagram: ByteBuffer, now: Duration) {
         guard !isClosed else { return }
         started = true
         datagram.withUnsafeReadableBytes { raw in _ = BIO_write(rbio, raw.baseAddress, Int32(raw.count)) }
         advance()
+        updateDeadline(now: now)
+    }
+
+    /// Reads OpenSSL's handshake retransmission timer into ``nextDeadline``.
+    private func updateDeadline(now: Duration) {
+        guard !isConnected, !isClosed, started else {
+            nextDeadline = nil
+            return
+        }
+        var tv = timeval()
+        guard sfu_DTLSv1_get_timeout(ssl, &tv) == 1 else {
+            nextDeadline = nil
+            return
+        }
+        nextDeadline = now + .seconds(Int64(tv.tv_sec)) + .microseconds(Int64(tv.tv_usec))
     }
 
     private func advance() {
@@ -254,31 +273,25 @@ public final class DTLSConnection {
         SSL_shutdown(ssl)
         isClosed = true
         isConnected = false
+        nextDeadline = nil
         drainOutgoing()
     }
 
     /// The next datagram to send to the peer.
-    public func pollDatagram() -> ByteBuffer? { outgoing.isEmpty ? nil : outgoing.removeFirst() }
+    public func pollTransmit() -> ByteBuffer? { outgoing.popFirst() }
 
     /// The next event.
-    public func pollEvent() -> DTLSEvent? { events.isEmpty ? nil : events.removeFirst() }
-
-    /// When the handshake retransmission timer fires, if it is running.
-    public func nextTimeout(now: Duration) -> Duration? {
-        guard !isConnected, !isClosed, started else { return nil }
-        var tv = timeval()
-        guard sfu_DTLSv1_get_timeout(ssl, &tv) == 1 else { return nil }
-        return now + .seconds(Int64(tv.tv_sec)) + .microseconds(Int64(tv.tv_usec))
-    }
+    public func pollEvent() -> DTLSEvent? { events.popFirst() }
 
     /// Lets OpenSSL retransmit its last flight if its timer expired.
     public func handleTimeout(now: Duration) {
-        guard !isConnected, !isClosed else { return }
+        guard !isConnected, !isClosed else { return updateDeadline(now: now) }
         if sfu_DTLSv1_handle_timeout(ssl) < 0 {
             fail(.openssl(.handshake, "handshake timed out"))
-            return
+            return updateDeadline(now: now)
         }
         drainOutgoing()
+        updateDeadline(now: now)
     }
 
     /// Makes OpenSSL's first retransmission timeout `initial` (doubling after each timeout, as OpenSSL

@@ -7,9 +7,10 @@ import STUN
 /// peer-reflexive sources no candidate announced), follows nomination, and enforces consent freshness
 /// (RFC 7675).
 ///
-/// Sans-IO: ``handle(_:from:now:)`` takes a datagram, its source and the current time (any monotonic
-/// `Duration` since an origin the caller chooses) and returns the response to send back to that source;
-/// state changes come out of ``pollEvent()``; ``nextDeadline`` says when ``handleTimeout(now:)`` is due.
+/// Sans-IO (``SansIO``): ``handle(_:now:)`` takes a datagram with its source and the current time (any
+/// monotonic `Duration` since an origin the caller chooses); the response to that source comes out of
+/// ``pollTransmit()``, state changes and rejections out of ``pollEvent()``; ``nextDeadline`` says when
+/// ``handleTimeout(now:)`` is due (consent expiry).
 ///
 /// Request policy (after mediasoup's IceServer, see the Odoo SFU protocol notes §7.2):
 /// 1. not a Binding request → ignored (indications, responses) or 400 (other methods);
@@ -22,7 +23,7 @@ import STUN
 /// Error responses carry ERROR-CODE and FINGERPRINT only.
 ///
 /// Not thread-safe; one agent per transport, driven from one event loop.
-public final class ICELiteAgent {
+public final class ICELiteAgent: SansIO {
     /// Local credentials (change with ``restart(credentials:)``).
     public private(set) var credentials: ICECredentials
     private var key: STUNIntegrityKey
@@ -36,7 +37,8 @@ public final class ICELiteAgent {
     /// Valid tuples and when each last had a valid check.
     public private(set) var tuples: [ICETuple: Duration] = [:]
     private var lastNomination: UInt32 = 0
-    private var events: [ICEEvent] = []
+    private var events = CircularBuffer<ICEEvent>(initialCapacity: 4)
+    private var transmits = CircularBuffer<Transmit>(initialCapacity: 4)
 
     static let known: Set<STUNAttributeType> = [.username, .messageIntegrity, .messageIntegritySHA256, .fingerprint,
                                                 .priority, .useCandidate, .iceControlling, .iceControlled]
@@ -51,31 +53,30 @@ public final class ICELiteAgent {
     /// Whether datagrams from `tuple` belong to this transport (it sent a valid check recently).
     public func isValid(_ tuple: ICETuple) -> Bool { tuples[tuple] != nil }
 
-    /// The result of handling one datagram: a response for its source, or why there is none (or why
-    /// the response is an error).
-    public struct Outcome: Sendable {
-        /// Bytes to send back to the source, if any.
-        public var response: ByteBuffer?
-        /// `nil` for a success response.
-        public var rejection: ICERejection?
+    /// Handles a STUN datagram from `input.source` at `now`: a response (success or error) for the source is
+    /// queued for ``pollTransmit()``; a datagram that gets no success response is reported as
+    /// ``ICEEvent/rejected(_:from:)``.
+    public func handle(_ input: Datagram, now: Duration) {
+        let (response, rejection) = answer(input.bytes, from: input.source, now: now)
+        if let response { transmits.append(Transmit(destination: input.source, bytes: response)) }
+        if let rejection { events.append(.rejected(rejection, from: input.source)) }
     }
 
-    /// Handles a STUN datagram from `tuple` at `now`.
-    public func handle(_ datagram: ByteBuffer, from tuple: ICETuple, now: Duration) -> Outcome {
+    private func answer(_ datagram: ByteBuffer, from tuple: ICETuple, now: Duration) -> (ByteBuffer?, ICERejection?) {
         let request: STUNMessage
         do {
             request = try STUNMessage(parsing: datagram)
         } catch {
-            return Outcome(response: nil, rejection: .malformed(error))
+            return (nil, .malformed(error))
         }
-        guard request.type.messageClass == .request else { return Outcome(response: nil, rejection: .notARequest) }
-        func fail(_ code: STUNErrorCode, unknown: [STUNAttributeType] = []) -> Outcome {
-            Outcome(response: STUNMessage.bindingError(to: request, error: code, unknown: unknown).bytes, rejection: .errorResponse(code))
+        guard request.type.messageClass == .request else { return (nil, .notARequest) }
+        func fail(_ code: STUNErrorCode, unknown: [STUNAttributeType] = []) -> (ByteBuffer?, ICERejection?) {
+            (STUNMessage.bindingError(to: request, error: code, unknown: unknown).bytes, .errorResponse(code))
         }
         guard request.type.method == .binding else { return fail(.badRequest) }
         guard request.fingerprint != nil else { return fail(.badRequest) }
-        guard request.verifyFingerprint() else { return Outcome(response: nil, rejection: .badFingerprint) }
-        guard request.contains(.messageIntegrity) else { return Outcome(response: nil, rejection: .unauthenticated) }
+        guard request.verifyFingerprint() else { return (nil, .badFingerprint) }
+        guard request.contains(.messageIntegrity) else { return (nil, .unauthenticated) }
         guard let username = request.username else { return fail(.badRequest) }
         let prefix = credentials.usernameFragment + ":"
         guard username.hasPrefix(prefix), username.count > prefix.count else { return fail(.unauthorized) }
@@ -86,8 +87,7 @@ public final class ICELiteAgent {
         if !unknown.isEmpty { return fail(.unknownAttribute, unknown: unknown) }
 
         accept(tuple: tuple, request: request, now: now)
-        let response = STUNMessage.bindingSuccess(to: request, source: tuple.remote, key: key)
-        return Outcome(response: response.bytes, rejection: nil)
+        return (STUNMessage.bindingSuccess(to: request, source: tuple.remote, key: key).bytes, nil)
     }
 
     private func accept(tuple: ICETuple, request: STUNMessage, now: Duration) {
@@ -126,7 +126,10 @@ public final class ICELiteAgent {
     }
 
     /// The next event, if any.
-    public func pollEvent() -> ICEEvent? { events.isEmpty ? nil : events.removeFirst() }
+    public func pollEvent() -> ICEEvent? { events.popFirst() }
+
+    /// The next response to send, if any.
+    public func pollTransmit() -> Transmit? { transmits.popFirst() }
 
     /// When the oldest remembered tuple loses consent (``handleTimeout(now:)`` is due then).
     public var nextDeadline: Duration? { tuples.values.min().map { $0 + consentTimeout } }

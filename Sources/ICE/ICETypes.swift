@@ -1,3 +1,4 @@
+import NIOCore
 import STUN
 
 /// Local or remote ICE credentials (RFC 8445 §5.3): username fragment and password.
@@ -36,6 +37,26 @@ public struct ICETuple: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(transport == .udp ? "udp" : "tcp") \(remote)" }
 }
 
+/// A datagram that arrived: its bytes and the remote end of the 5-tuple it came from.
+public struct Datagram: Sendable {
+    public var bytes: ByteBuffer
+    public var source: ICETuple
+    public init(_ bytes: ByteBuffer, from source: ICETuple) {
+        self.bytes = bytes
+        self.source = source
+    }
+}
+
+/// A datagram to send: its bytes and the remote end of the 5-tuple it goes to.
+public struct Transmit: Sendable {
+    public var destination: ICETuple
+    public var bytes: ByteBuffer
+    public init(destination: ICETuple, bytes: ByteBuffer) {
+        self.destination = destination
+        self.bytes = bytes
+    }
+}
+
 /// ICE connection state of an ICE-lite agent (the subset mediasoup reports).
 public enum ICEState: Hashable, Sendable {
     /// No valid check yet.
@@ -48,11 +69,14 @@ public enum ICEState: Hashable, Sendable {
     case disconnected
 }
 
-/// What the agent tells its owner.
+/// What the ICE-lite agent tells its owner.
 public enum ICEEvent: Hashable, Sendable {
     case stateChanged(ICEState)
     /// Media now goes to this tuple (`nil`: none is usable any more).
     case selectedTupleChanged(ICETuple?)
+    /// A datagram got no success response, and why (an error response, if one was due, is queued as a
+    /// transmit). Responses and indications give ``ICERejection/notARequest``.
+    case rejected(ICERejection, from: ICETuple)
 }
 
 /// Why a datagram produced no success response.

@@ -165,38 +165,14 @@ extension RTPPacket {
 
     mutating func rebuildExtensions(_ elements: [(UInt8, [UInt8])]) throws(RTPExtensionError) {
         let fitsOneByte = elements.allSatisfy { (1...14).contains($0.0) && (1...16).contains($0.1.count) }
-        let wasTwoByte: Bool
-        let appBits: UInt8
-        if case .twoByte(let a) = extensionForm { wasTwoByte = true; appBits = a } else { wasTwoByte = false; appBits = 0 }
-        let oneByte = fitsOneByte && !wasTwoByte
-        var block: [UInt8] = []
-        for (id, value) in elements {
-            if oneByte {
-                block.append(id << 4 | UInt8(value.count - 1))
-            } else {
-                block.append(id)
-                block.append(UInt8(value.count))
-            }
-            block += value
-        }
-        while block.count % 4 != 0 { block.append(0) }
-        guard block.count / 4 <= Int(UInt16.max) else { throw .blockTooLarge(bytes: block.count) }
-        let csrcEnd = 12 + 4 * csrcCount
-        var b = ByteBufferAllocator().buffer(capacity: bytes.readableBytes + block.count + 8)
-        var fixed = bytes.getSlice(at: bytes.readerIndex, length: csrcEnd)!
-        b.writeBuffer(&fixed)
-        if elements.isEmpty {
-            b.setInteger(b.getInteger(at: 0, as: UInt8.self)! & ~0x10, at: 0)
-        } else {
-            b.setInteger(b.getInteger(at: 0, as: UInt8.self)! | 0x10, at: 0)
-            b.writeInteger(oneByte ? Self.oneByteProfile : UInt16(0x1000) | UInt16(appBits))
-            b.writeInteger(UInt16(block.count / 4))
-            b.writeBytes(block)
-        }
-        let newHeader = b.readableBytes
-        var rest = bytes.getSlice(at: bytes.readerIndex + headerLength, length: bytes.readableBytes - headerLength)!
-        b.writeBuffer(&rest)
-        bytes = b
-        headerLength = newHeader
+        var form = RTPHeaderExtensionWriter.Form.oneByte
+        if case .twoByte(let appBits) = extensionForm { form = .twoByte(appBits: appBits) } else if !fitsOneByte { form = .twoByte(appBits: 0) }
+        let elementBytes = elements.reduce(0) { $0 + RTPHeaderExtensionWriter.elementSize(length: $1.1.count, form: form) }
+        let block = RTPHeaderExtensionWriter.blockSize(elementBytes: elementBytes)
+        guard block <= 4 + 4 * Int(UInt16.max) else { throw .blockTooLarge(bytes: block - 4) }
+        guard let rebuilt = rebuilt(header: nil, form: form, elementBytes: elementBytes, reservingCapacity: 8, { writer in
+            for (id, value) in elements { value.withUnsafeBytes { writer.append(id: id, bytes: $0) } }
+        }) else { return }
+        self = rebuilt
     }
 }

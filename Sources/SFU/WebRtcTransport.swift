@@ -7,12 +7,6 @@ import RTP
 import SRTP
 import STUN
 
-/// A datagram to send: bytes and the remote end of the 5-tuple.
-public struct Transmit: Sendable {
-    public var destination: ICETuple
-    public var bytes: ByteBuffer
-}
-
 /// What a ``WebRtcTransport`` reports.
 public enum WebRtcTransportEvent: Sendable {
     case iceStateChanged(ICEState)
@@ -24,8 +18,9 @@ public enum WebRtcTransportEvent: Sendable {
     case rtp(RTPPacket)
     /// The packets of a decrypted RTCP compound.
     case rtcp([RTCPPacket])
-    /// A datagram was refused; `reason` is for the log.
-    case dropped(reason: String)
+    /// A datagram was refused (only when ``WebRtcTransport/reportsDrops`` is on; always counted in
+    /// ``WebRtcTransport/Counters``).
+    case dropped(DropReason, from: ICETuple)
     /// An NSS key-log line for SSLKEYLOGFILE.
     case keyLog(String)
     /// A copy of an RTP or RTCP packet in the clear, received (after SRTP) or sent (before SRTP), when
@@ -47,14 +42,14 @@ public struct PlaintextPacket: Sendable {
 /// One peer's secure transport, mediasoup `WebRtcTransport`-style: ICE-lite (answers checks, learns
 /// tuples), DTLS (either role), SRTP/SRTCP keyed from DTLS, and first-byte demultiplexing (RFC 7983).
 ///
-/// Sans-IO: ``handle(_:from:now:)`` takes a datagram and its source; ``sendRTP(_:)``/``sendRTCP(_:)``
+/// Sans-IO (``SansIO``): ``handle(_:now:)`` takes a datagram and its source; ``sendRTP(_:)``/``sendRTCP(_:)``
 /// protect outgoing media; ``pollTransmit()`` yields datagrams for the I/O layer, ``pollEvent()`` events,
 /// ``nextDeadline`` the time ``handleTimeout(now:)`` is due.
 ///
 /// Security rules: DTLS, RTP and RTCP are accepted only from tuples ICE validated (a check with the
 /// right credentials); media is sent only to the selected tuple; nothing is decrypted before DTLS
 /// has verified the peer's fingerprint.
-public final class WebRtcTransport {
+public final class WebRtcTransport: SansIO {
     public let ice: ICELiteAgent
     /// The DTLS connection, created by ``connect(remoteRole:fingerprints:now:)``.
     public private(set) var dtls: DTLSConnection?
@@ -70,11 +65,22 @@ public final class WebRtcTransport {
     /// Counters for logs and stats.
     public struct Counters: Sendable, Hashable {
         public var stunHandled = 0, dtlsReceived = 0, rtpReceived = 0, rtcpReceived = 0
-        public var rtpSent = 0, rtcpSent = 0, srtpFailures = 0, droppedUnknownSource = 0, droppedGarbage = 0
+        public var rtpSent = 0, rtcpSent = 0
+        /// Refused datagrams by reason.
+        public var drops = DropCounts()
+        /// SRTP/SRTCP that did not authenticate or decrypt, and packets refused for too many SSRCs.
+        public var srtpFailures: Int { drops[.srtp] + drops[.tooManySSRCs] }
+        /// DTLS, RTP and RTCP from tuples no valid ICE check came from.
+        public var droppedUnknownSource: Int { drops[.unvalidatedSource] }
+        /// Datagrams that are no protocol of RFC 7983.
+        public var droppedGarbage: Int { drops[.unclassifiable] }
     }
     public private(set) var counters = Counters()
     /// Emit ``WebRtcTransportEvent/plaintext(_:)`` copies of every packet in the clear (off by default).
     public var tapsPlaintext = false
+    /// Emit ``WebRtcTransportEvent/dropped(_:from:)`` for refused datagrams (off by default: a flood of garbage
+    /// must not become a flood of events; the counters count them either way).
+    public var reportsDrops = false
 
     /// The negotiated SRTP profile once DTLS is connected.
     public private(set) var srtpProfile: SRTPProfile?
@@ -88,9 +94,9 @@ public final class WebRtcTransport {
 
     /// A transport already connected in `dtlsRole` (tests and probes that know the peer up front).
     public convenience init(iceCredentials: ICECredentials, dtlsContext: DTLSContext, dtlsRole: DTLSRole,
-                            remoteFingerprints: [DTLSFingerprint]) throws(DTLSError) {
+                            remoteFingerprints: [DTLSFingerprint], now: Duration) throws(DTLSError) {
         self.init(iceCredentials: iceCredentials, dtlsContext: dtlsContext)
-        try startDTLS(role: dtlsRole, fingerprints: remoteFingerprints, now: .zero)
+        try startDTLS(role: dtlsRole, fingerprints: remoteFingerprints, now: now)
     }
 
     /// The peer's DTLS role as it signals it (mediasoup `DtlsParameters.role`).
@@ -132,59 +138,63 @@ public final class WebRtcTransport {
     /// Whether SRTP is ready in both directions.
     public var isSecure: Bool { srtpIn != nil && srtpOut != nil }
 
-    /// Handles one datagram from `source`.
-    public func handle(_ datagram: ByteBuffer, from source: ICETuple, now: Duration) {
+    /// Handles one datagram from `input.source`.
+    public func handle(_ input: Datagram, now: Duration) {
+        let datagram = input.bytes, source = input.source
         switch DatagramKind.classify(datagram.readableBytesView) {
         case .stun:
             counters.stunHandled += 1
-            let out = ice.handle(datagram, from: source, now: now)
-            if let response = out.response { transmits.append(Transmit(destination: source, bytes: response)) }
-            if let rejection = out.rejection, rejection != .notARequest {
-                events.append(.dropped(reason: "STUN from \(source): \(rejection)"))
-            }
+            ice.handle(input, now: now)
+            while let t = ice.pollTransmit() { transmits.append(t) }
             drainICE(now: now)
         case .dtls:
-            guard ice.isValid(source) else { return dropUnknown(source, "DTLS") }
-            guard let dtls else { return events.append(.dropped(reason: "DTLS from \(source) before connect")) }
+            guard ice.isValid(source) else { return drop(.unvalidatedSource(.dtls), source) }
+            guard let dtls else { return drop(.dtlsBeforeConnect, source) }
             counters.dtlsReceived += 1
-            dtls.handle(datagram: datagram, now: now)
+            dtls.handle(datagram, now: now)
             drainDTLS()
         case .rtp:
-            guard ice.isValid(source) else { return dropUnknown(source, "RTP") }
-            guard let srtpIn else { return events.append(.dropped(reason: "RTP before DTLS completed from \(source)")) }
-            guard admits(ssrcAt: 8, of: datagram) else { return dropTooManySSRCs(source) }
+            guard ice.isValid(source) else { return drop(.unvalidatedSource(.rtp), source) }
+            guard let srtpIn else { return drop(.beforeSRTP(.rtp), source) }
+            guard admits(ssrcAt: 8, of: datagram) else { return drop(.tooManySSRCs, source) }
             var b = datagram
             do {
                 try srtpIn.unprotectRTP(&b)
-                remember(ssrcAt: 8, of: datagram)
-                if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
+            } catch {
+                return drop(.srtp(error), source)
+            }
+            remember(ssrcAt: 8, of: datagram)
+            if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
+            do {
                 let packet = try RTPPacket(parsing: b)
                 counters.rtpReceived += 1
                 events.append(.rtp(packet))
             } catch {
-                counters.srtpFailures += 1
-                events.append(.dropped(reason: "SRTP from \(source): \(error)"))
+                drop(.rtp(error), source)
             }
         case .rtcp:
-            guard ice.isValid(source) else { return dropUnknown(source, "RTCP") }
-            guard let srtpIn else { return events.append(.dropped(reason: "RTCP before DTLS completed from \(source)")) }
-            guard admits(ssrcAt: 4, of: datagram) else { return dropTooManySSRCs(source) }
+            guard ice.isValid(source) else { return drop(.unvalidatedSource(.rtcp), source) }
+            guard let srtpIn else { return drop(.beforeSRTP(.rtcp), source) }
+            guard admits(ssrcAt: 4, of: datagram) else { return drop(.tooManySSRCs, source) }
             var b = datagram
             do {
                 try srtpIn.unprotectRTCP(&b)
-                remember(ssrcAt: 4, of: datagram)
-                if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
-                let (packets, _) = RTCPPacket.parseCompoundLeniently(b)
-                counters.rtcpReceived += 1
-                events.append(.rtcp(packets))
             } catch {
-                counters.srtpFailures += 1
-                events.append(.dropped(reason: "SRTCP from \(source): \(error)"))
+                return drop(.srtp(error), source)
             }
+            remember(ssrcAt: 4, of: datagram)
+            if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
+            let (packets, _) = RTCPPacket.parseCompoundLeniently(b)
+            counters.rtcpReceived += 1
+            events.append(.rtcp(packets))
         case .zrtp, .turnChannel, .unknown:
-            counters.droppedGarbage += 1
-            events.append(.dropped(reason: "unclassifiable datagram (first byte \(datagram.getInteger(at: datagram.readerIndex, as: UInt8.self).map(String.init) ?? "none")) from \(source)"))
+            drop(.unclassifiable(firstByte: datagram.getInteger(at: datagram.readerIndex, as: UInt8.self)), source)
         }
+    }
+
+    private func drop(_ reason: DropReason, _ source: ICETuple) {
+        counters.drops.count(reason)
+        if reportsDrops { events.append(.dropped(reason, from: source)) }
     }
 
     /// Most distinct SSRCs a peer may send from (SRTP keeps state per SSRC; a browser uses a dozen or so:
@@ -207,16 +217,6 @@ public final class WebRtcTransport {
         remoteSSRCs.append(ssrc)
     }
 
-    private func dropTooManySSRCs(_ source: ICETuple) {
-        counters.srtpFailures += 1
-        events.append(.dropped(reason: "SRTP from \(source): more than \(Self.maxRemoteSSRCs) SSRCs, new ones refused"))
-    }
-
-    private func dropUnknown(_ source: ICETuple, _ what: String) {
-        counters.droppedUnknownSource += 1
-        events.append(.dropped(reason: "\(what) from \(source), which no valid ICE check came from"))
-    }
-
     private func drainICE(now: Duration) {
         while let e = ice.pollEvent() {
             switch e {
@@ -229,6 +229,10 @@ public final class WebRtcTransport {
                 }
             case .selectedTupleChanged(let t):
                 events.append(.iceSelectedTupleChanged(t))
+            case .rejected(.notARequest, _):
+                break   // responses and indications are not for an ICE-lite agent
+            case .rejected(let rejection, let source):
+                drop(.stun(rejection), source)
             }
         }
     }
@@ -250,7 +254,7 @@ public final class WebRtcTransport {
             }
         }
         if let destination = ice.selectedTuple {
-            while let d = dtls.pollDatagram() { transmits.append(Transmit(destination: destination, bytes: d)) }
+            while let d = dtls.pollTransmit() { transmits.append(Transmit(destination: destination, bytes: d)) }
         }
     }
 
@@ -271,9 +275,9 @@ public final class WebRtcTransport {
     }
 
     /// Protects and queues an RTP packet for the selected tuple; false if not ready.
-    @discardableResult
     /// The packet is consumed: when the caller holds no other reference to its buffer (a forwarded packet),
     /// SRTP protects that buffer in place instead of a copy.
+    @discardableResult
     public func sendRTP(_ packet: consuming RTPPacket) -> Bool {
         guard let srtpOut, let destination = ice.selectedTuple else { return false }
         var b = (consume packet).bytes
@@ -306,9 +310,7 @@ public final class WebRtcTransport {
     public func pollEvent() -> WebRtcTransportEvent? { events.popFirst() }
 
     /// The earliest of ICE's consent deadline and DTLS's retransmission timer.
-    public func nextDeadline(now: Duration) -> Duration? {
-        [ice.nextDeadline, dtls?.nextTimeout(now: now)].compactMap { $0 }.min()
-    }
+    public var nextDeadline: Duration? { earliest(ice.nextDeadline, dtls?.nextDeadline) }
 
     public func handleTimeout(now: Duration) {
         ice.handleTimeout(now: now)

@@ -10,9 +10,11 @@ import SRTP
 /// connectivity checks), a DTLS connection (client by default, as browsers are against mediasoup) and, once
 /// DTLS is up, an SRTP session each way keyed from the handshake.
 ///
-/// Sans-IO like the SFU: datagrams the SFU sends go in through ``receive(_:now:)``; datagrams to the SFU come
-/// out of `ice.poll(now:)` and `dtls.pollDatagram()`; media to the SFU is protected with ``protect(rtp:)`` /
-/// ``protect(rtcp:)``.
+/// Sans-IO like the SFU: ``start(now:)`` begins the ICE checks; datagrams the SFU sends go in through
+/// ``receive(_:now:)``; datagrams to the SFU (ICE checks, DTLS flights) come out of ``pollTransmit()``;
+/// ``handleTimeout(now:)`` runs ICE and DTLS retransmissions when ``nextDeadline`` passed; media to the SFU is
+/// protected with ``protect(rtp:)`` / ``protect(rtcp:)``. As DTLS client the peer starts the handshake as soon
+/// as ICE connects.
 public final class BrowserPeer {
     /// What became of one datagram given to ``receive(_:now:)``.
     public enum Reception: Sendable {
@@ -54,6 +56,8 @@ public final class BrowserPeer {
     public private(set) var srtpOut: SRTPSession?
     /// The SRTP profile DTLS negotiated (nil before DTLS connects).
     public private(set) var srtpProfile: SRTPProfile?
+    /// Whether a DTLS client starts its handshake as soon as ICE connects (turn off to drive DTLS by hand).
+    public var startsDTLSWhenICEConnects = true
     /// Whether decrypted packets are appended to ``received`` and ``receivedRTCP`` (turn off in long runs).
     public var retainsPackets = true
     /// RTP packets received, decrypted, in arrival order (when ``retainsPackets``).
@@ -74,6 +78,22 @@ public final class BrowserPeer {
                                   remoteFingerprints: [remoteFingerprint])
     }
 
+    /// Begins the ICE connectivity checks.
+    public func start(now: Duration) { ice.start(now: now) }
+
+    /// The next datagram for the SFU: an ICE check, then DTLS records.
+    public func pollTransmit() -> ByteBuffer? { ice.pollTransmit() ?? dtls.pollTransmit() }
+
+    /// When ``handleTimeout(now:)`` has a retransmission or consent check to send.
+    public var nextDeadline: Duration? { earliest(ice.nextDeadline, dtls.nextDeadline) }
+
+    /// Runs the ICE and DTLS timers that are due.
+    public func handleTimeout(now: Duration) {
+        ice.handleTimeout(now: now)
+        dtls.handleTimeout(now: now)
+        collectDTLSEvents()
+    }
+
     /// Whether DTLS is up and SRTP keyed both ways.
     public var isSecure: Bool { srtpIn != nil && srtpOut != nil }
 
@@ -84,10 +104,11 @@ public final class BrowserPeer {
         let reception: Reception
         switch DatagramKind.classify(datagram.readableBytesView) {
         case .stun:
-            _ = ice.handleResponse(datagram, now: now)
+            ice.handle(datagram, now: now)
+            if startsDTLSWhenICEConnects && ice.connected && dtls.role == .client { dtls.start(now: now) }
             reception = .stun
         case .dtls:
-            dtls.handle(datagram: datagram, now: now)
+            dtls.handle(datagram, now: now)
             reception = .dtls
         case .rtp:
             reception = decrypt(datagram, rtcp: false)
@@ -96,6 +117,11 @@ public final class BrowserPeer {
         default:
             reception = .unknown
         }
+        collectDTLSEvents()
+        return reception
+    }
+
+    private func collectDTLSEvents() {
         while let event = dtls.pollEvent() {
             switch event {
             case .connected(let result):
@@ -111,7 +137,6 @@ public final class BrowserPeer {
                 break
             }
         }
-        return reception
     }
 
     private func decrypt(_ datagram: ByteBuffer, rtcp: Bool) -> Reception {

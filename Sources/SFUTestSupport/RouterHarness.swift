@@ -19,8 +19,10 @@ import SFU
 public final class RouterHarness {
     /// A producer created by the harness.
     public struct Producer: Sendable {
-        /// The producer id.
-        public let id: String
+        /// The name the test gave it.
+        public let name: String
+        /// The router's id of the producer.
+        public let id: ProducerID
         /// Index of the peer that sends it.
         public let peer: Int
         /// Audio or video.
@@ -57,12 +59,14 @@ public final class RouterHarness {
 
     /// A consumer created by the harness.
     public struct Consumer: Sendable {
-        /// The consumer id.
-        public let id: String
+        /// The name the test gave it.
+        public let name: String
+        /// The router's id of the consumer.
+        public let id: ConsumerID
         /// Index of the peer that receives it.
         public let peer: Int
         /// The producer it consumes.
-        public let producerID: String
+        public let producerID: ProducerID
         /// The consumer's RTP parameters (as sent in INIT_CONSUMER): its SSRC, RTX SSRC, payload types, MID.
         public let parameters: RTPParameters
     }
@@ -82,7 +86,7 @@ public final class RouterHarness {
     /// The tuple (source address) of each peer.
     public let tuples: [ICETuple]
     /// Virtual time since the harness started.
-    public private(set) var now: Duration = .zero
+    public private(set) var now = Duration.zero
     /// Producers created by the helpers.
     public private(set) var producers: [Producer] = []
     /// Consumers created by the helpers.
@@ -99,17 +103,19 @@ public final class RouterHarness {
         precondition(peerCount >= 1, "at least one peer")
         let serverCertificate = try DTLSCertificate.generate(commonName: "sfu")
         guard let serverFingerprint = serverCertificate.fingerprint() else { throw DTLSError(code: .certificate, reason: "no fingerprint") }
-        router = MediaRouter(dtlsContext: try DTLSContext(certificate: serverCertificate), random: SplitMix64(seed: seed))
+        router = MediaRouter(dtlsContext: try DTLSContext(certificate: serverCertificate), clock: NTPClock(unixTimeAtOrigin: .zero),
+                             random: SplitMix64(seed: seed))
         var peers: [BrowserPeer] = [], ids: [TransportID] = [], tuples: [ICETuple] = []
         for i in 0..<peerCount {
-            let id = TransportID("t\(i)")
             let serverICE = ICECredentials(usernameFragment: "sfu\(i)Ufrag", password: "sfu-password-\(i)-0123456789abcdef")
             let peerICE = ICECredentials(usernameFragment: "peer\(i)", password: "peer-password-\(i)-0123456789abcdef")
             let certificate = try DTLSCertificate.generate(commonName: "peer\(i)")
             guard let fingerprint = certificate.fingerprint() else { throw DTLSError(code: .certificate, reason: "no fingerprint") }
-            router.createTransport(id, credentials: serverICE, tapsPlaintext: tappedPeers.contains(i))
-            peers.append(try BrowserPeer(certificate: certificate, remoteFingerprint: serverFingerprint, localICE: peerICE,
-                                         remoteICE: serverICE, tieBreaker: 7 &+ UInt64(i)))
+            let id = router.createTransport(credentials: serverICE, tapsPlaintext: tappedPeers.contains(i), now: .zero)
+            let peer = try BrowserPeer(certificate: certificate, remoteFingerprint: serverFingerprint, localICE: peerICE,
+                                       remoteICE: serverICE, tieBreaker: 7 &+ UInt64(i))
+            peer.start(now: .zero)
+            peers.append(peer)
             try router.connectTransport(id, remoteRole: .client, fingerprints: [fingerprint], now: .zero)
             ids.append(id)
             tuples.append(ICETuple(remote: .v4(address: 0x7F00_0001, port: UInt16(50_001 + i))))
@@ -130,24 +136,23 @@ public final class RouterHarness {
     public func peerIndex(of tuple: ICETuple) -> Int? { tuples.firstIndex(of: tuple) }
 
     /// Runs the link for `duration` of virtual time in 5 ms steps: the peers' ICE checks and DTLS flights go
-    /// to the router, the router's transmits to the peers, and the router's timers run when due.
+    /// to the router, the router's transmits to the peers, and the peers' and the router's timers run when due.
     public func run(for duration: Duration) {
         let end = now + duration
         repeat {
             for (i, peer) in peers.enumerated() {
-                if let check = peer.ice.poll(now: now) { router.handle(check, from: tuples[i], now: now) }
-                if peer.ice.connected && !peer.dtls.isConnected && peer.dtls.role == .client { peer.dtls.start(now: now) }
-                while let d = peer.dtls.pollDatagram() { router.handle(d, from: tuples[i], now: now) }
+                if let deadline = peer.nextDeadline, deadline <= now { peer.handleTimeout(now: now) }
+                while let d = peer.pollTransmit() { router.handle(Datagram(d, from: tuples[i]), now: now) }
             }
             deliver()
-            if let deadline = router.nextDeadline(now: now), deadline <= now { router.handleTimeout(now: now) }
+            if let deadline = router.nextDeadline, deadline <= now { router.handleTimeout(now: now) }
             deliver()
             now += .milliseconds(5)
         } while now < end
     }
 
-    /// Hands every queued router transmit to its peer (reporting each to ``onTransmit``) and the peers' DTLS
-    /// answers back to the router, until both sides are quiet.
+    /// Hands every queued router transmit to its peer (reporting each to ``onTransmit``) and the peers' answers
+    /// (DTLS flights, ICE checks) back to the router, until both sides are quiet.
     public func deliver() {
         var moved: Bool
         repeat {
@@ -158,8 +163,8 @@ public final class RouterHarness {
             }
             moved = false
             for (i, peer) in peers.enumerated() {
-                while let d = peer.dtls.pollDatagram() {
-                    router.handle(d, from: tuples[i], now: now)
+                while let d = peer.pollTransmit() {
+                    router.handle(Datagram(d, from: tuples[i]), now: now)
                     moved = true
                 }
             }
@@ -177,7 +182,7 @@ public final class RouterHarness {
     /// Peer `peer` sends `packet` (SRTP-protected) to the router; the router's answers are delivered.
     public func send(rtp packet: RTPPacket, from peer: Int) {
         guard let bytes = try? peers[peer].protect(rtp: packet) else { return }
-        router.handle(bytes, from: tuples[peer], now: now)
+        router.handle(Datagram(bytes, from: tuples[peer]), now: now)
         deliver()
     }
 
@@ -185,7 +190,7 @@ public final class RouterHarness {
     /// delivered.
     public func send(rtcp packets: [RTCPPacket], from peer: Int) {
         guard let bytes = try? peers[peer].protect(rtcp: packets) else { return }
-        router.handle(bytes, from: tuples[peer], now: now)
+        router.handle(Datagram(bytes, from: tuples[peer]), now: now)
         deliver()
     }
 
@@ -222,55 +227,58 @@ public final class RouterHarness {
         RTPEncodingParameters(rid: "r2", scalabilityMode: "L1T3", maxBitrate: 1_200_000, scaleResolutionDownBy: 1),
     ]
 
-    /// Creates producer `id` on peer `peer`'s transport from `parameters`, mapped onto the router with ORTC.
+    /// Creates producer `name` on peer `peer`'s transport from `parameters`, mapped onto the router with ORTC.
     @discardableResult
-    public func addProducer(id: String, peer: Int = 0, kind: MediaKind, parameters: RTPParameters) throws -> Producer {
+    public func addProducer(name: String, peer: Int = 0, kind: MediaKind, parameters: RTPParameters) throws -> Producer {
         let mapping = try ORTC.producerMapping(parameters: parameters, kind: kind, router: Self.capabilities,
                                                ssrcBase: 111_111_111 &+ 100 &* UInt32(producers.count))
-        try router.createProducer(id: id, transport: transportIDs[peer], kind: kind, parameters: parameters, mapping: mapping)
-        let producer = Producer(id: id, peer: peer, kind: kind, parameters: parameters, mapping: mapping)
+        let id = try router.createProducer(on: transportIDs[peer], kind: kind, parameters: parameters, mapping: mapping, now: now)
+        let producer = Producer(name: name, id: id, peer: peer, kind: kind, parameters: parameters, mapping: mapping)
         producers.append(producer)
         return producer
     }
 
     /// Creates an Opus producer (``audioParameters(mid:ssrc:)``) on peer `peer`.
     @discardableResult
-    public func addAudioProducer(id: String = "audio", peer: Int = 0) throws -> Producer {
-        try addProducer(id: id, peer: peer, kind: .audio, parameters: Self.audioParameters())
+    public func addAudioProducer(name: String = "audio", peer: Int = 0) throws -> Producer {
+        try addProducer(name: name, peer: peer, kind: .audio, parameters: Self.audioParameters())
     }
 
     /// Creates a VP8 producer (``vp8Parameters(mid:encodings:)``) on peer `peer`: one encoding, or the three
     /// ``simulcastEncodings`` when `simulcast`.
     @discardableResult
-    public func addVP8Producer(id: String = "video", peer: Int = 0, simulcast: Bool = false) throws -> Producer {
+    public func addVP8Producer(name: String = "video", peer: Int = 0, simulcast: Bool = false) throws -> Producer {
         let parameters = simulcast ? Self.vp8Parameters(encodings: Self.simulcastEncodings) : Self.vp8Parameters()
-        return try addProducer(id: id, peer: peer, kind: .video, parameters: parameters)
+        return try addProducer(name: name, peer: peer, kind: .video, parameters: parameters)
     }
 
-    /// Creates a consumer `id` of `producer` on peer `peer`'s transport, with parameters ORTC derives for a
+    /// Creates a consumer `name` of `producer` on peer `peer`'s transport, with parameters ORTC derives for a
     /// peer with the router's capabilities (its SSRC unique in the harness, RTX SSRC + 1 for video, the
-    /// peer's next MID "0", "1", …), and makes it active unless `active` is false.
+    /// peer's next MID "0", "1", …), changed by `adjust` (say, to negotiate other extension ids), and makes it active
+    /// unless `active` is false.
     @discardableResult
-    public func addConsumer(id: String, of producer: Producer, peer: Int, active: Bool = true) throws -> Consumer {
+    public func addConsumer(name: String, of producer: Producer, peer: Int, active: Bool = true,
+                            adjust: (inout RTPParameters) -> Void = { _ in }) throws -> Consumer {
         let consumable = ORTC.consumableParameters(kind: producer.kind, producer: producer.parameters, router: Self.capabilities,
                                                    mapping: producer.mapping)
-        let parameters = try ORTC.consumerParameters(consumable: consumable, kind: producer.kind, remoteCapabilities: Self.capabilities,
+        var parameters = try ORTC.consumerParameters(consumable: consumable, kind: producer.kind, remoteCapabilities: Self.capabilities,
                                                      ssrc: 222_222_222 &+ 2 &* UInt32(consumers.count), mid: String(midCounters[peer]))
-        try router.createConsumer(id: id, transport: transportIDs[peer], producerID: producer.id, parameters: parameters)
+        adjust(&parameters)
+        let id = try router.createConsumer(on: transportIDs[peer], of: producer.id, parameters: parameters, now: now)
         midCounters[peer] += 1
         if active { router.setConsumerActive(id, true, now: now) }
         deliver()
-        let consumer = Consumer(id: id, peer: peer, producerID: producer.id, parameters: parameters)
+        let consumer = Consumer(name: name, id: id, peer: peer, producerID: producer.id, parameters: parameters)
         consumers.append(consumer)
         return consumer
     }
 
     /// Creates an active consumer of `producer` on each of `peers` (default: every peer but the producer's),
-    /// named `<producer id>@<peer>`.
+    /// named `<producer name>@<peer>`.
     @discardableResult
     public func addConsumers(of producer: Producer, peers: [Int]? = nil) throws -> [Consumer] {
         try (peers ?? self.peers.indices.filter { $0 != producer.peer }).map { peer in
-            try addConsumer(id: "\(producer.id)@\(peer)", of: producer, peer: peer)
+            try addConsumer(name: "\(producer.name)@\(peer)", of: producer, peer: peer)
         }
     }
 

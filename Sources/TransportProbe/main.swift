@@ -81,7 +81,7 @@ final class Probe: ChannelInboundHandler, @unchecked Sendable {
         let envelope = unwrapInboundIn(data)
         guard let tuple = Self.tuple(envelope.remoteAddress) else { return }
         remotes[tuple] = envelope.remoteAddress
-        transport.handle(envelope.data, from: tuple, now: now())
+        transport.handle(Datagram(envelope.data, from: tuple), now: now())
         flush()
     }
 
@@ -111,9 +111,9 @@ final class Probe: ChannelInboundHandler, @unchecked Sendable {
                     stats[sr.ssrc, default: ReceiveStats()].lastSR = sr.ntpTime.middle32
                     stats[sr.ssrc, default: ReceiveStats()].lastSRAt = now()
                 }
-            case .dropped(let reason):
-                if dropped.count < 20 { dropped.append(reason) }
-                FileHandle.standardError.write("probe: dropped: \(reason)\n".data(using: .utf8)!)
+            case .dropped(let reason, let source):
+                if dropped.count < 20 { dropped.append("\(reason) from \(source)") }
+                FileHandle.standardError.write("probe: dropped from \(source): \(reason)\n".data(using: .utf8)!)
             case .dtlsConnected: dtlsConnected = true
             case .dtlsFailed(let err):
                 dtlsFailure = err.description
@@ -148,12 +148,14 @@ final class Probe: ChannelInboundHandler, @unchecked Sendable {
 }
 
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-let transport = try WebRtcTransport(iceCredentials: credentials, dtlsContext: context, dtlsRole: role, remoteFingerprints: [])
+let transport = try WebRtcTransport(iceCredentials: credentials, dtlsContext: context, dtlsRole: role, remoteFingerprints: [], now: now())
+transport.reportsDrops = true
 let probe = Probe(transport: transport)
 let channel = try DatagramBootstrap(group: group)
     .channelInitializer { $0.pipeline.addHandler(probe) }
     .bind(host: "127.0.0.1", port: port).wait()
 probe.channel = channel
+// A test peer, not the server: ICE/DTLS timers and its receiver reports simply run on a 100 ms tick.
 channel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { task in
     probe.tick()
 }

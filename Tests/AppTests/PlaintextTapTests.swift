@@ -43,7 +43,7 @@ import Testing
 
     static func tap(_ dir: String, limits: PlaintextTap.Limits = .init(), notices: Notices = Notices()) -> PlaintextTap {
         PlaintextTap(directory: dir, serverAddress: "203.0.113.10", udpPort: 40_000, tcpPort: 40_001, fallbackLabel: "worker-0",
-                     limits: limits, notify: { notices.all.append($0) }) { $0.rawValue == "a" ? "channel-1" : nil }
+                     limits: limits, notify: { notices.all.append($0) }) { $0 == "a" ? "channel-1" : nil }
     }
 
     @Test func writesOnePcapPerTransportWithSynthesizedHeaders() throws {
@@ -51,7 +51,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let notices = Notices()
         let tap = Self.tap(dir, notices: notices)
-        let a = TransportID("a"), b = TransportID("b")
+        let a = "a", b = "b"
         let media = Self.rtp(pt: 111, seq: 65_535, timestamp: 960, ssrc: 0x1122_3344, payload: [1, 2, 3])
         tap.record(a, direction: .inbound, remote: Self.peer, bytes: media, timestampNanoseconds: 1_700_000_000_123_456_789)
         tap.record(a, direction: .outbound, remote: Self.peer, bytes: Self.rtcpRR(ssrc: 9), timestampNanoseconds: 1_700_000_001_000_000_000)
@@ -89,7 +89,7 @@ import Testing
         let dir = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let tap = Self.tap(dir, limits: .init(flushInterval: .seconds(1)))
-        let a = TransportID("a")
+        let a = "a"
         tap.tick(now: .seconds(10))                       // nothing written yet; next flush due at 11 s
         for seq in 0..<3 as Range<UInt16> {
             tap.record(a, direction: .inbound, remote: Self.peer, bytes: Self.rtp(pt: 96, seq: seq, timestamp: 0, ssrc: 1, payload: [0]))
@@ -110,7 +110,7 @@ import Testing
         let record = 16 + 14 + 20 + 8 + 70                                                                               // 128 bytes
         let notices = Notices()
         let tap = Self.tap(dir, limits: .init(maxFileBytes: 24 + 3 * record + 10), notices: notices)
-        let a = TransportID("a")
+        let a = "a"
         for _ in 0..<10 { tap.record(a, direction: .inbound, remote: Self.peer, bytes: packet) }
         let path = try #require(tap.path(of: a))
         #expect(notices.all == [.opened(a, path: path), .full(a, path: path)])
@@ -126,18 +126,18 @@ import Testing
         let notices = Notices()
         let tap = Self.tap(dir, limits: .init(maxOpenFiles: 1), notices: notices)
         let packet = Self.rtp(pt: 96, seq: 1, timestamp: 0, ssrc: 1, payload: [0])
-        tap.record(TransportID("a"), direction: .inbound, remote: Self.peer, bytes: packet)
-        tap.record(TransportID("b"), direction: .inbound, remote: Self.peer, bytes: packet)
-        tap.record(TransportID("b"), direction: .inbound, remote: Self.peer, bytes: packet)
-        #expect(notices.all == [.opened(TransportID("a"), path: dir + "/channel-1-a.pcap"), .tooManyFiles(TransportID("b"))])
+        tap.record("a", direction: .inbound, remote: Self.peer, bytes: packet)
+        tap.record("b", direction: .inbound, remote: Self.peer, bytes: packet)
+        tap.record("b", direction: .inbound, remote: Self.peer, bytes: packet)
+        #expect(notices.all == [.opened("a", path: dir + "/channel-1-a.pcap"), .tooManyFiles("b")])
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["channel-1-a.pcap"])
-        tap.close(TransportID("a"))
-        tap.close(TransportID("b"))
-        tap.record(TransportID("c"), direction: .inbound, remote: Self.peer, bytes: packet)   // a slot is free again
+        tap.close("a")
+        tap.close("b")
+        tap.record("c", direction: .inbound, remote: Self.peer, bytes: packet)   // a slot is free again
         #expect(tap.openFileCount == 1)
-        tap.close(TransportID("c"))
-        tap.record(TransportID("a"), direction: .inbound, remote: Self.peer, bytes: packet)   // reopened: a new file
-        #expect(tap.path(of: TransportID("a")) == dir + "/channel-1-a-1.pcap")
+        tap.close("c")
+        tap.record("a", direction: .inbound, remote: Self.peer, bytes: packet)   // reopened: a new file
+        #expect(tap.path(of: "a") == dir + "/channel-1-a-1.pcap")
         #expect(try PCAPReader.readAll(path: dir + "/channel-1-a.pcap").count == 1)   // the first one is intact
         tap.closeAll()
     }
@@ -148,7 +148,7 @@ import Testing
         ("ch an/nel", "é", "ch_an_nel-_.pcap"),
     ])
     func fileNamesStayInTheDirectory(label: String, transport: String, expected: String) {
-        #expect(PlaintextTap.fileName(label: label, transport: TransportID(transport)) == expected)
+        #expect(PlaintextTap.fileName(label: label, transport: transport) == expected)
     }
 
     /// tshark (installed by scripts/setup.sh) dissects the tapped RTP with `-d udp.port==<port>,rtp`.
@@ -157,7 +157,7 @@ import Testing
         let dir = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let tap = Self.tap(dir)
-        let a = TransportID("a")
+        let a = "a"
         for seq in [65_534, 65_535, 0] as [UInt16] {
             tap.record(a, direction: .inbound, remote: Self.peer,
                        bytes: Self.rtp(pt: 111, seq: seq, timestamp: 960 * UInt32(seq % 4), ssrc: 0xDEAD_BEEF, payload: [0xF8, 0xFF, 0xFE]))

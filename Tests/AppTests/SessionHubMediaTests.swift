@@ -95,7 +95,7 @@ import Testing
         #expect(payload?["capabilities"] == h.hub.environment!.routerCapabilities.json)
         for (key, index) in [("stcConfig", 0), ("ctsConfig", 1)] {
             let config = try #require(payload?[key])
-            #expect(config["id"] == .string(creates[index].0.rawValue))
+            #expect(config["id"] == .string(creates[index].0))
             #expect(config["iceParameters"]?["usernameFragment"] == .string(creates[index].1.usernameFragment))
             #expect(config["iceParameters"]?["iceLite"] == .bool(true))
             guard case .array(let candidates)? = config["iceCandidates"] else { Issue.record("no candidates"); return }
@@ -109,8 +109,8 @@ import Testing
     @Test func unansweredInitTransportsTimesOutWith4107AfterTenSeconds() {
         var h = Harness()
         _ = h.hub.join(channel: "ch", sessionID: .number(1), connection: 1, capacity: 10, webRTC: true, now: .zero)
-        #expect(h.hub.handleTimeout(now: .milliseconds(9_999)).allSatisfy { if case .close = $0 { return false } else { return true } })
-        let out = h.hub.handleTimeout(now: .seconds(10))
+        #expect(h.hub.timeout(now: .milliseconds(9_999)).allSatisfy { if case .close = $0 { return false } else { return true } })
+        let out = h.hub.timeout(now: .seconds(10))
         #expect(out.contains(.close(1, .timeout)))
         #expect(Harness.media(out).filter { if case .closeTransport = $0 { return true } else { return false } }.count == 2)
         #expect(h.hub.count(in: "ch") == 0)
@@ -127,13 +127,13 @@ import Testing
         var h = Harness()
         _ = h.connect(1, session: 1)
         #expect(h.hub.nextDeadline == .seconds(60))
-        let ping = h.hub.handleTimeout(now: .seconds(60))
+        let ping = h.hub.timeout(now: .seconds(60))
         let (id, _) = Harness.request("PING", in: Harness.sent(ping, to: 1))!
         h.now = .seconds(61)
         #expect(h.answer(id, from: 1).isEmpty)
-        #expect(!h.hub.handleTimeout(now: .seconds(75)).contains(.close(1, .timeout)))
-        _ = h.hub.handleTimeout(now: .seconds(120))   // second PING, never answered
-        #expect(h.hub.handleTimeout(now: .seconds(130)).contains(.close(1, .timeout)))
+        #expect(!h.hub.timeout(now: .seconds(75)).contains(.close(1, .timeout)))
+        _ = h.hub.timeout(now: .seconds(120))   // second PING, never answered
+        #expect(h.hub.timeout(now: .seconds(130)).contains(.close(1, .timeout)))
     }
 
     @Test func connectTransportsOnceEach() {
@@ -191,7 +191,7 @@ import Testing
         let produced = h.frame(#"[{"message":{"name":"INIT_PRODUCER","payload":\#(SessionHubMediaTests.cameraProducer)},"needResponse":"c_0_1"}]"#, from: 1)
         #expect(Harness.sent(produced, to: 1).contains { $0["responseTo"] == "c_0_1" })
         // isCameraOn was set by the producer.
-        #expect(h.hub.sessions(in: "ch").first?.info.contains { $0.key == "isCameraOn" && $0.value } == true)
+        #expect(h.hub.sessions(in: "ch").first?.infoIsOn("isCameraOn") == true)
         let joined = h.connect(2, session: 2)
         let (_, payload) = try #require(Harness.request("INIT_CONSUMER", in: Harness.sent(joined, to: 2)))
         let encoding = try #require(payload?["rtpParameters"]?["encodings"]?.arrayValue?.first)
@@ -212,7 +212,7 @@ import Testing
         var t = Duration.zero
         for _ in 0..<80 where !closedWithError {
             t += .seconds(1)
-            let out = h.hub.handleTimeout(now: t)
+            let out = h.hub.timeout(now: t)
             if let request = Harness.request("INIT_CONSUMER", in: Harness.sent(out, to: 2)) { mids.append(request.payload?["rtpParameters"]?["mid"]) }
             closedWithError = out.contains(.close(2, .error))
         }

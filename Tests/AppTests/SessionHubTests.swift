@@ -74,8 +74,8 @@ import Testing
         #expect(b("b", .milliseconds(100)).isEmpty)
         #expect(b("c", .milliseconds(200)).isEmpty)
         #expect(hub.nextDeadline == .milliseconds(300))
-        #expect(hub.handleTimeout(now: .milliseconds(299)).isEmpty)
-        #expect(hub.handleTimeout(now: .milliseconds(300)) == [.send(2,
+        #expect(hub.timeout(now: .milliseconds(299)).isEmpty)
+        #expect(hub.timeout(now: .milliseconds(300)) == [.send(2,
             #"[{"message":{"name":"BROADCAST","payload":{"message":"b","senderId":1}}},{"message":{"name":"BROADCAST","payload":{"message":"c","senderId":1}}}]"#)])
         // Idle again: the next one goes at once.
         #expect(b("d", .seconds(1)).count == 1)

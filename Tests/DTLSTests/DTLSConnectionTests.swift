@@ -18,15 +18,15 @@ import Testing
             var progress = true
             while progress {
                 progress = false
-                while let d = client.pollDatagram() {
+                while let d = client.pollTransmit() {
                     progress = true
                     datagrams.append((true, d))
-                    if !drop(true, d) { server.handle(datagram: d, now: now) }
+                    if !drop(true, d) { server.handle(d, now: now) }
                 }
-                while let d = server.pollDatagram() {
+                while let d = server.pollTransmit() {
                     progress = true
                     datagrams.append((false, d))
-                    if !drop(false, d) { client.handle(datagram: d, now: now) }
+                    if !drop(false, d) { client.handle(d, now: now) }
                 }
             }
             while let e = client.pollEvent() { if case .keyLog = e {} else { clientEvents.append(e) } }
@@ -143,7 +143,7 @@ import Testing
     @Test func garbageNeverTraps() throws {
         var p = try Self.pair()
         for junk in ["", "16", "16fefd", "17fefd000000000000000000ff" + String(repeating: "41", count: 40), String(repeating: "ff", count: 300)] {
-            p.server.handle(datagram: ByteBuffer(hex: junk), now: .zero)
+            p.server.handle(ByteBuffer(hex: junk), now: .zero)
         }
         p.run()
         // Whatever the garbage did, a fresh pair still connects; garbage never crashed anything.
@@ -160,8 +160,8 @@ import Testing
         var progress = true
         while progress {
             progress = false
-            while let d = p.client.pollDatagram() { progress = true; p.server.handle(datagram: d, now: .zero) }
-            while let d = p.server.pollDatagram() { progress = true; p.client.handle(datagram: d, now: .zero) }
+            while let d = p.client.pollTransmit() { progress = true; p.server.handle(d, now: .zero) }
+            while let d = p.server.pollTransmit() { progress = true; p.client.handle(d, now: .zero) }
         }
         while let e = p.client.pollEvent() { if case .keyLog(let l) = e { lines.append(l) } }
         #expect(lines.contains { $0.hasPrefix("CLIENT_RANDOM ") })
@@ -180,7 +180,7 @@ import Testing
             return false
         })
         #expect(!p.client.isConnected)
-        let deadline = p.client.nextTimeout(now: .zero)
+        let deadline = p.client.nextDeadline
         #expect(deadline != nil && deadline! <= .milliseconds(60))
         try await Task.sleep(for: .milliseconds(80))
         p.client.handleTimeout(now: .milliseconds(80))

@@ -57,10 +57,10 @@ import Testing
         var theirKeys: (String, String)?
         var ourResult: DTLSHandshakeResult?
         for _ in 0..<10 {
-            while let d = conn.pollDatagram() { peer.send("D " + d.hexString) }
+            while let d = conn.pollTransmit() { peer.send("D " + d.hexString) }
             peer.send("GO")
             while let line = peer.readLine(), line != "END" {
-                if line.hasPrefix("D ") { conn.handle(datagram: ByteBuffer(hex: String(line.dropFirst(2))), now: .zero) }
+                if line.hasPrefix("D ") { conn.handle(ByteBuffer(hex: String(line.dropFirst(2))), now: .zero) }
                 if line.hasPrefix("K ") {
                     let parts = line.split(separator: " ")
                     theirKeys = (String(parts[1]), String(parts[2]))

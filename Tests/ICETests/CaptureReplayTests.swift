@@ -42,7 +42,7 @@ import Testing
                 case .v6(let h, let l): source = .v6(high: h, low: l, port: d.fiveTuple.sourcePort)
                 }
                 let agent = ICELiteAgent(credentials: local)
-                let out = agent.handle(d.payload, from: ICETuple(remote: source), now: .zero)
+                let out = agent.answer(d.payload, from: ICETuple(remote: source), now: .zero)
                 replayed += 1
                 let response = try STUNMessage(parsing: #require(out.response, "\(capture.name) frame \(d.frameNumber) unanswered"))
                 #expect(response.transactionID == m.transactionID)

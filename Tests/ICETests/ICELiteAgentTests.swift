@@ -59,7 +59,7 @@ import Testing
     @Test(arguments: policy)
     func requestPolicy(_ row: PolicyRow) throws {
         let agent = ICELiteAgent(credentials: Self.server)
-        let out = agent.handle(row.datagram, from: Self.a, now: .zero)
+        let out = agent.answer(row.datagram, from: Self.a, now: .zero)
         #expect(out.rejection == row.rejection)
         #expect((out.response != nil) == row.responds)
         guard let response = out.response else {
@@ -84,46 +84,46 @@ import Testing
     @Test func corruptedFingerprintIsDroppedSilently() {
         var d = Self.check()
         d.setInteger(d.getInteger(at: d.writerIndex - 1, as: UInt8.self)! ^ 0xFF, at: d.writerIndex - 1)
-        let out = ICELiteAgent(credentials: Self.server).handle(d, from: Self.a, now: .zero)
+        let out = ICELiteAgent(credentials: Self.server).answer(d, from: Self.a, now: .zero)
         #expect(out.response == nil && out.rejection == .badFingerprint)
     }
 
     @Test func peerReflexiveSourcesAndNomination() {
         let agent = ICELiteAgent(credentials: Self.server)
         // First valid check (no nomination) from a: connected on a.
-        _ = agent.handle(Self.check(id: 1), from: Self.a, now: .zero)
+        agent.handle(Datagram(Self.check(id: 1), from: Self.a), now: .zero)
         #expect(agent.pollEvent() == .selectedTupleChanged(Self.a))
         #expect(agent.pollEvent() == .stateChanged(.connected))
         // A check from b (an address no candidate announced) is answered and b becomes valid, but media stays on a.
-        let fromB = agent.handle(Self.check(id: 2), from: Self.b, now: .milliseconds(100))
+        let fromB = agent.answer(Self.check(id: 2), from: Self.b, now: .milliseconds(100))
         #expect(fromB.rejection == nil && agent.isValid(Self.b) && agent.selectedTuple == Self.a)
         // b nominated: selected, completed.
-        _ = agent.handle(Self.check(useCandidate: true, id: 3), from: Self.b, now: .milliseconds(200))
+        agent.handle(Datagram(Self.check(useCandidate: true, id: 3), from: Self.b), now: .milliseconds(200))
         #expect(agent.selectedTuple == Self.b && agent.state == .completed)
         #expect(agent.pollEvent() == .selectedTupleChanged(Self.b))
         #expect(agent.pollEvent() == .stateChanged(.completed))
         // Chromium with two nominated pairs: the latest nomination wins.
-        _ = agent.handle(Self.check(useCandidate: true, id: 4), from: Self.a, now: .milliseconds(300))
+        agent.handle(Datagram(Self.check(useCandidate: true, id: 4), from: Self.a), now: .milliseconds(300))
         #expect(agent.selectedTuple == Self.a && agent.state == .completed)
         // A later plain check does not move media or downgrade the state.
-        _ = agent.handle(Self.check(id: 5), from: Self.b, now: .milliseconds(400))
+        agent.handle(Datagram(Self.check(id: 5), from: Self.b), now: .milliseconds(400))
         #expect(agent.selectedTuple == Self.a && agent.state == .completed)
     }
 
     @Test func renominationWithNominationAttribute() {
         let agent = ICELiteAgent(credentials: Self.server)
-        _ = agent.handle(Self.check(nomination: 1, id: 1), from: Self.a, now: .zero)
+        agent.handle(Datagram(Self.check(nomination: 1, id: 1), from: Self.a), now: .zero)
         #expect(agent.selectedTuple == Self.a && agent.state == .completed)
-        _ = agent.handle(Self.check(nomination: 1, id: 2), from: Self.b, now: .milliseconds(10))   // not higher: ignored
+        _ = agent.answer(Self.check(nomination: 1, id: 2), from: Self.b, now: .milliseconds(10))   // not higher: ignored
         #expect(agent.selectedTuple == Self.a)
-        _ = agent.handle(Self.check(nomination: 2, id: 3), from: Self.b, now: .milliseconds(20))
+        agent.handle(Datagram(Self.check(nomination: 2, id: 3), from: Self.b), now: .milliseconds(20))
         #expect(agent.selectedTuple == Self.b)
     }
 
     @Test func consentFreshnessInVirtualTime() {
         let agent = ICELiteAgent(credentials: Self.server)
-        _ = agent.handle(Self.check(useCandidate: true), from: Self.a, now: .seconds(1))
-        _ = agent.handle(Self.check(id: 2), from: Self.b, now: .seconds(10))
+        agent.handle(Datagram(Self.check(useCandidate: true), from: Self.a), now: .seconds(1))
+        agent.handle(Datagram(Self.check(id: 2), from: Self.b), now: .seconds(10))
         while agent.pollEvent() != nil {}
         #expect(agent.nextDeadline == .seconds(31))
         agent.handleTimeout(now: .seconds(30))
@@ -141,7 +141,7 @@ import Testing
         // Checks keep consent alive: a check every 5 s for a minute never disconnects.
         let fresh = ICELiteAgent(credentials: Self.server)
         for t in stride(from: 0, through: 60, by: 5) {
-            _ = fresh.handle(Self.check(useCandidate: true, id: UInt64(t) + 1), from: Self.a, now: .seconds(t))
+            fresh.handle(Datagram(Self.check(useCandidate: true, id: UInt64(t) + 1), from: Self.a), now: .seconds(t))
             fresh.handleTimeout(now: .seconds(t) + .milliseconds(4_999))
         }
         #expect(fresh.state == .completed)
@@ -149,12 +149,12 @@ import Testing
 
     @Test func iceRestart() throws {
         let agent = ICELiteAgent(credentials: Self.server)
-        _ = agent.handle(Self.check(useCandidate: true), from: Self.a, now: .zero)
+        agent.handle(Datagram(Self.check(useCandidate: true), from: Self.a), now: .zero)
         let fresh = ICECredentials(usernameFragment: "newUfrag", password: "new-password-abcdefghijklmnop")
         agent.restart(credentials: fresh)
-        #expect(agent.handle(Self.check(id: 2), from: Self.a, now: .seconds(1)).rejection == .errorResponse(.unauthorized))
+        #expect(agent.answer(Self.check(id: 2), from: Self.a, now: .seconds(1)).rejection == .errorResponse(.unauthorized))
         #expect(agent.selectedTuple == Self.a)   // media keeps flowing meanwhile
-        let ok = agent.handle(Self.check(username: "newUfrag:brws", password: fresh.password, useCandidate: true, id: 3), from: Self.b, now: .seconds(2))
+        let ok = agent.answer(Self.check(username: "newUfrag:brws", password: fresh.password, useCandidate: true, id: 3), from: Self.b, now: .seconds(2))
         #expect(ok.rejection == nil && agent.selectedTuple == Self.b)
         let m = try STUNMessage(parsing: ok.response!)
         #expect(m.verifyMessageIntegrity(key: STUNIntegrityKey(shortTermPassword: fresh.password)))
@@ -163,7 +163,7 @@ import Testing
     @Test func tupleLimitForgetsTheStalest() {
         let agent = ICELiteAgent(credentials: Self.server, maxTuples: 3)
         for i in 0..<5 {
-            _ = agent.handle(Self.check(useCandidate: i == 0, id: UInt64(i)), from: ICETuple(remote: .v4(address: 1, port: UInt16(1000 + i))), now: .seconds(i))
+            agent.handle(Datagram(Self.check(useCandidate: i == 0, id: UInt64(i)), from: ICETuple(remote: .v4(address: 1, port: UInt16(1000 + i)))), now: .seconds(i))
         }
         #expect(agent.tuples.count == 3)
         #expect(agent.isValid(ICETuple(remote: .v4(address: 1, port: 1000))))   // the selected one is kept
@@ -222,6 +222,19 @@ import Testing
     }
 }
 
+extension ICELiteAgent {
+    /// Handles one datagram and returns what became of it: the response queued for its source (if any) and, when
+    /// it got no success response, the rejection the agent reported.
+    func answer(_ datagram: ByteBuffer, from tuple: ICETuple, now: Duration) -> (response: ByteBuffer?, rejection: ICERejection?) {
+        while pollTransmit() != nil {}   // responses to earlier datagrams
+        handle(Datagram(datagram, from: tuple), now: now)
+        let response = pollTransmit()?.bytes
+        var rejection: ICERejection?
+        while let event = pollEvent() { if case .rejected(let r, _) = event { rejection = r } }
+        return (response, rejection)
+    }
+}
+
 @Suite struct ControllingAgentTests {
     /// Our controlling agent against our lite agent through a lossy in-memory link, in virtual time.
     @Test func connectsThroughLossAndKeepsConsent() {
@@ -230,18 +243,22 @@ import Testing
         var now = Duration.zero
         var sent = 0
         var dropped = 0
+        peer.start(now: now)
+        var connectedEvents = 0
         while now < .seconds(60) {
-            if let check = peer.poll(now: now) {
+            peer.handleTimeout(now: now)
+            while let check = peer.pollTransmit() {
                 sent += 1
                 // Drop the first two checks to exercise retransmission.
-                if sent <= 2 { dropped += 1 } else if let response = lite.handle(check, from: ICELiteAgentTests.a, now: now).response {
-                    #expect(peer.handleResponse(response, now: now))
+                if sent <= 2 { dropped += 1 } else if let response = lite.answer(check, from: ICELiteAgentTests.a, now: now).response {
+                    peer.handle(response, now: now)
                 }
             }
+            while let event = peer.pollEvent() { if event == .connected { connectedEvents += 1 } }
             lite.handleTimeout(now: now)
             now = min(peer.nextDeadline ?? .seconds(60), lite.nextDeadline ?? .seconds(60), now + .seconds(1))
         }
-        #expect(dropped == 2 && peer.connected && !peer.failed)
+        #expect(dropped == 2 && peer.connected && !peer.failed && connectedEvents == 1)
         #expect(lite.state == .completed && lite.selectedTuple == ICELiteAgentTests.a)
         #expect(sent >= 12)   // a consent check every 5 s
     }
@@ -250,10 +267,13 @@ import Testing
         let peer = ICEControllingAgent(local: ICELiteAgentTests.browser, remote: ICELiteAgentTests.server, tieBreaker: 1)
         var now = Duration.zero
         var sent = 0
-        while let deadline = peer.nextDeadline ?? (sent == 0 ? .zero : nil), now < .seconds(120) {
+        peer.start(now: now)
+        while peer.pollTransmit() != nil { sent += 1 }
+        while let deadline = peer.nextDeadline, now < .seconds(120) {
             now = max(now, deadline)
-            if peer.poll(now: now) != nil { sent += 1 }
+            peer.handleTimeout(now: now)
+            while peer.pollTransmit() != nil { sent += 1 }
         }
-        #expect(peer.failed && sent == 7)
+        #expect(peer.failed && sent == 7 && peer.pollEvent() == .failed)
     }
 }

@@ -24,6 +24,9 @@ import Testing
         var sender: TransportID { harness.transportIDs[0] }
         var receiver: TransportID { harness.transportIDs[1] }
 
+        /// The consumer "c" of ``produceAndConsume(_:video:)``.
+        var consumer: ConsumerID?
+
         init() throws { harness = try RouterHarness(peerCount: 2) }
 
         func run(for duration: Duration) { harness.run(for: duration) }
@@ -34,8 +37,9 @@ import Testing
     /// Sets up a producer "p" on `a` and an active consumer "c" of it on `b`; returns the producer and the
     /// consumer parameters.
     static func produceAndConsume(_ link: Link, video: Bool) throws -> (RouterHarness.Producer, RTPParameters) {
-        let producer = video ? try link.harness.addVP8Producer(id: "p") : try link.harness.addAudioProducer(id: "p")
-        let consumer = try link.harness.addConsumer(id: "c", of: producer, peer: 1)
+        let producer = video ? try link.harness.addVP8Producer(name: "p") : try link.harness.addAudioProducer(name: "p")
+        let consumer = try link.harness.addConsumer(name: "c", of: producer, peer: 1)
+        link.consumer = consumer.id
         return (producer, consumer.parameters)
     }
 
@@ -153,7 +157,7 @@ import Testing
     /// consumers NACKing the same source packet both get it (each with its own SSRC, sequence number and RTX).
     @Test func consumersOfOneProducerAreAnsweredFromTheProducersStore() throws {
         let harness = try RouterHarness(peerCount: 3)
-        let producer = try harness.addVP8Producer(id: "p")
+        let producer = try harness.addVP8Producer(name: "p")
         let consumers = try harness.addConsumers(of: producer)
         #expect(consumers.count == 2)
         for seq in UInt16(1)...12 { harness.send(rtp: producer.packet(seq: seq, keyFrame: seq == 1), from: 0) }
@@ -182,7 +186,7 @@ import Testing
     /// nothing, and forwarding is the same either way.
     @Test func onlyTappedTransportsReportPlaintextCopies() throws {
         let harness = try RouterHarness(peerCount: 2, tappedPeers: [0])
-        let producer = try harness.addVP8Producer(id: "p")
+        let producer = try harness.addVP8Producer(name: "p")
         _ = try harness.addConsumers(of: producer)
         while harness.router.pollEvent() != nil {}
         let sent = (UInt16(1)...5).map { producer.packet(seq: $0, keyFrame: $0 == 1) }
@@ -211,8 +215,35 @@ import Testing
         #expect(link.b.receivedRTCP.joined().contains { if case .senderReport = $0 { return true } else { return false } })
         // A paused consumer forwards nothing.
         let count = link.b.received.count
-        link.router.setConsumerActive("c", false, now: link.now)
+        link.router.setConsumerActive(try #require(link.consumer), false, now: link.now)
         link.send(producer.packet(seq: 21), from: link.a)
         #expect(link.b.received.count == count)
+    }
+
+    /// The transport-wide sequence rule is stated once: every packet sent to a consumer that negotiated transport-cc
+    /// — forwarded or retransmitted — takes the next number, whatever the extension's id. With an id above 14 the
+    /// block is written in the two-byte form (before, the forwarder skipped such ids while the router still
+    /// advanced the counter for retransmissions, leaving a gap at every one).
+    @Test(arguments: [UInt8(3), 20])
+    func transportWideSequenceHasNoGapAcrossRetransmissions(_ id: UInt8) throws {
+        let link = try Self.Link()
+        let producer = try link.harness.addVP8Producer(name: "p")
+        let consumer = try link.harness.addConsumer(name: "c", of: producer, peer: 1) { parameters in
+            parameters.headerExtensions.removeAll { $0.uri == ORTC.URI.transportWideCC }
+            parameters.headerExtensions.append(RTPHeaderExtensionParameters(uri: ORTC.URI.transportWideCC, id: id))
+        }
+        for seq in UInt16(1)...6 { link.send(producer.packet(seq: seq, keyFrame: seq == 1), from: link.a) }
+        let forwarded = link.b.received
+        #expect(forwarded.count == 6)
+        let lost = forwarded[2...3].map(\.sequenceNumber.rawValue)
+        link.send(rtcp: [.nack(RTCPGenericNACK(senderSSRC: 1, mediaSSRC: forwarded[0].ssrc, lost: lost))], from: link.b)
+        for seq in UInt16(7)...8 { link.send(producer.packet(seq: seq), from: link.a) }
+        let all = link.b.received
+        #expect(all.count == 10)   // 6, the two retransmissions, 2 more
+        let map = consumer.parameters.headerExtensionMap
+        #expect(all.allSatisfy { $0.extensionForm == (id > 14 ? .twoByte(appBits: 0) : .oneByte) })
+        let numbers = all.compactMap { $0.transportSequenceNumber(map) }
+        #expect(numbers.count == all.count)
+        #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $1 == $0 &+ 1 })
     }
 }

@@ -16,10 +16,11 @@ struct WebRtcServerTests {
     /// A Binding request as a browser sends it to the transport with `server` credentials.
     static func check(to server: ICECredentials) -> ByteBuffer {
         let agent = ICEControllingAgent(local: peer, remote: server, tieBreaker: 1)
-        return agent.poll(now: .zero)!
+        agent.start(now: .zero)
+        return agent.pollTransmit()!
     }
 
-    @Test func routesSTUNByUfragAndTheRestByTheTupleICEValidated() {
+    @Test func routesSTUNByUfragAndTheRestByTheTupleICEValidated() throws {
         var server = WebRtcServer<Int>()
         let transports = [1: ICELiteAgent(credentials: Self.a), 2: ICELiteAgent(credentials: Self.b)]
         server.add(1, usernameFragment: "ufragA")
@@ -30,8 +31,9 @@ struct WebRtcServerTests {
         for (credentials, tuple, id) in [(Self.a, Self.tupleA, 1), (Self.b, Self.tupleB, 2)] {
             let check = Self.check(to: credentials)
             #expect(server.route(check, from: tuple) == id)
-            _ = transports[id]!.handle(check, from: tuple, now: .zero)
-            if transports[id]!.isValid(tuple) { server.bind(tuple, to: id) }
+            let agent = try #require(transports[id])
+            agent.handle(Datagram(check, from: tuple), now: .zero)
+            if agent.isValid(tuple) { server.bind(tuple, to: id) }
         }
         #expect(server.route(rtp, from: Self.tupleA) == 1)
         #expect(server.route(rtp, from: Self.tupleB) == 2)

@@ -40,15 +40,20 @@ import Testing
         /// Runs the link for `duration` of virtual time, stepping to the next deadline or 10 ms.
         mutating func run(for duration: Duration, peerSends: Bool = true) {
             let end = now + duration
+            peer.startsDTLSWhenICEConnects = false   // driven here, so that it can be held
             while now < end {
-                if peerSends, let check = peer.ice.poll(now: now) { transport.handle(check, from: WebRtcTransportTests.peerTuple, now: now) }
+                if peerSends {
+                    peer.ice.start(now: now)
+                    peer.ice.handleTimeout(now: now)
+                    while let check = peer.ice.pollTransmit() { transport.handle(Datagram(check, from: WebRtcTransportTests.peerTuple), now: now) }
+                }
                 if !holdPeerDTLS && peer.ice.connected && peer.dtls.isConnected == false && peer.dtls.role == .client { peer.dtls.start(now: now) }
-                while let d = peer.dtls.pollDatagram() { transport.handle(d, from: WebRtcTransportTests.peerTuple, now: now) }
+                while let d = peer.dtls.pollTransmit() { transport.handle(Datagram(d, from: WebRtcTransportTests.peerTuple), now: now) }
                 while let t = transport.pollTransmit() {
                     #expect(t.destination == WebRtcTransportTests.peerTuple)
                     peer.receive(t.bytes, now: now)
                 }
-                while let d = peer.dtls.pollDatagram() { transport.handle(d, from: WebRtcTransportTests.peerTuple, now: now) }
+                while let d = peer.dtls.pollTransmit() { transport.handle(Datagram(d, from: WebRtcTransportTests.peerTuple), now: now) }
                 while let e = transport.pollEvent() { events.append(e) }
                 transport.handleTimeout(now: now)
                 now += .milliseconds(10)
@@ -61,9 +66,10 @@ import Testing
         let peerCert = try DTLSCertificate.generate(commonName: "browser")
         let other = try DTLSCertificate.generate(commonName: "mallory")
         let transport = try WebRtcTransport(iceCredentials: serverICE, dtlsContext: try DTLSContext(certificate: serverCert), dtlsRole: serverRole,
-                                            remoteFingerprints: [(wrongFingerprint ? other : peerCert).fingerprint()!])
+                                            remoteFingerprints: [(wrongFingerprint ? other : peerCert).fingerprint()!], now: .zero)
         let peer = try Self.peer(role: serverRole == .server ? .client : .server, serverFingerprint: serverCert.fingerprint()!,
                             certificate: peerCert, icePassword: icePassword)
+        transport.reportsDrops = true
         return Setup(transport: transport, peer: peer)
     }
 
@@ -79,7 +85,7 @@ import Testing
             var b = RTPPacket(payloadType: 111, sequenceNumber: RTPSequenceNumber(UInt16(seq)), timestamp: RTPTimestamp(UInt32(seq * 960)),
                               ssrc: 0xA1, payload: ByteBuffer(bytes: [UInt8](repeating: UInt8(seq), count: 60))).bytes
             try s.peer.srtpOut!.protectRTP(&b)
-            s.transport.handle(b, from: Self.peerTuple, now: s.now)
+            s.transport.handle(Datagram(b, from: Self.peerTuple), now: s.now)
         }
         var decrypted = 0
         while let e = s.transport.pollEvent() { if case .rtp(let p) = e, p.ssrc == 0xA1 { decrypted += 1 } }
@@ -102,7 +108,7 @@ import Testing
             var b = RTPPacket(payloadType: 111, sequenceNumber: RTPSequenceNumber(seq), timestamp: 0, ssrc: SSRC(ssrc),
                               payload: ByteBuffer(bytes: [1, 2, 3])).bytes
             try s.peer.srtpOut!.protectRTP(&b)
-            s.transport.handle(b, from: Self.peerTuple, now: s.now)
+            s.transport.handle(Datagram(b, from: Self.peerTuple), now: s.now)
             while let e = s.transport.pollEvent() { if case .rtp(let p) = e { accepted.insert(p.ssrc.rawValue); decrypted += 1 } }
         }
         for ssrc in UInt32(1)...80 { try send(ssrc: ssrc, seq: 1) }
@@ -124,10 +130,11 @@ import Testing
         var s = try Self.setup(serverRole: .server, icePassword: "not-the-password-at-all-000000")
         s.run(for: .seconds(2))
         #expect(s.transport.ice.state == .new && !s.transport.ice.isValid(Self.peerTuple))
-        let reasons = s.events.compactMap { e -> String? in if case .dropped(let r) = e { return r } else { return nil } }
-        #expect(reasons.contains { $0.contains("401") || $0.contains("unauthorized") })
+        #expect(s.transport.counters.drops[.stun] > 0)
+        let reasons = s.events.compactMap { e -> DropReason? in if case .dropped(let r, _) = e { return r } else { return nil } }
+        #expect(reasons.contains(.stun(.errorResponse(.unauthorized))))
         // DTLS from that source is refused too.
-        s.transport.handle(ByteBuffer(hex: "16fefd0000000000000000000100" + "01"), from: Self.peerTuple, now: s.now)
+        s.transport.handle(Datagram(ByteBuffer(hex: "16fefd0000000000000000000100" + "01"), from: Self.peerTuple), now: s.now)
         #expect(s.transport.counters.droppedUnknownSource >= 1)
         #expect(!s.peer.ice.connected)
     }
@@ -137,11 +144,13 @@ import Testing
         s.run(for: .seconds(1))
         let before = s.transport.counters
         for junk in ["", "ff", "5000", "80", "8060" + String(repeating: "aa", count: 40), "81c90001aabbccdd", "0001000021"] {
-            s.transport.handle(ByteBuffer(hex: junk), from: Self.peerTuple, now: s.now)
+            s.transport.handle(Datagram(ByteBuffer(hex: junk), from: Self.peerTuple), now: s.now)
         }
-        var reasons: [String] = []
-        while let e = s.transport.pollEvent() { if case .dropped(let r) = e { reasons.append(r) } }
+        var reasons: [DropReason] = []
+        while let e = s.transport.pollEvent() { if case .dropped(let r, _) = e { reasons.append(r) } }
         #expect(reasons.count == 7)
+        #expect(s.transport.counters.drops.total - before.drops.total == 7)
+        #expect(reasons.first == .unclassifiable(firstByte: nil) && reasons[1] == .unclassifiable(firstByte: 0xFF))
         #expect(s.transport.counters.rtpReceived == before.rtpReceived && s.transport.isSecure)
     }
 
@@ -163,6 +172,7 @@ import Testing
         let serverCert = try DTLSCertificate.generate(commonName: "sfu")
         let peerCert = try DTLSCertificate.generate(commonName: "browser")
         let transport = WebRtcTransport(iceCredentials: serverICE, dtlsContext: try DTLSContext(certificate: serverCert))
+        transport.reportsDrops = true
         let peer = try Self.peer(role: peerRole, serverFingerprint: serverCert.fingerprint()!, certificate: peerCert)
         return (Setup(transport: transport, peer: peer), peerCert.fingerprint()!)
     }
@@ -172,10 +182,10 @@ import Testing
         s.holdPeerDTLS = true
         s.run(for: .milliseconds(300))
         #expect(s.transport.ice.state == .completed && s.transport.dtls == nil && !s.transport.isSecure)
-        s.transport.handle(ByteBuffer(hex: "16fefd000000000000000000010001"), from: Self.peerTuple, now: s.now)
+        s.transport.handle(Datagram(ByteBuffer(hex: "16fefd000000000000000000010001"), from: Self.peerTuple), now: s.now)
         while let e = s.transport.pollEvent() { s.events.append(e) }
-        let reasons = s.events.compactMap { e -> String? in if case .dropped(let r) = e { return r } else { return nil } }
-        #expect(reasons.contains { $0.contains("before connect") })
+        let reasons = s.events.compactMap { e -> DropReason? in if case .dropped(let r, _) = e { return r } else { return nil } }
+        #expect(reasons.contains(.dtlsBeforeConnect))
         try s.transport.connect(remoteRole: .client, fingerprints: [peerFingerprint], now: s.now)
         #expect(s.transport.dtlsRole == .server)
         s.holdPeerDTLS = false

@@ -1,4 +1,5 @@
 import Benchmark
+import ICE
 import NIOCore
 import RTP
 import SFU
@@ -27,7 +28,7 @@ let benchmarks: @Sendable () -> Void = {
             var sent = 0
             benchmark.startMeasurement()
             while let (datagram, now) = batch.popLast() {
-                router.handle(datagram, from: source, now: now)
+                router.handle(Datagram(datagram, from: source), now: now)
                 while router.pollTransmit() != nil { sent += 1 }
             }
             benchmark.stopMeasurement()
@@ -61,7 +62,7 @@ final class RouterFixture {
             var parameters = RouterHarness.vp8Parameters()
             parameters.headerExtensions += [RTPHeaderExtensionParameters(uri: ORTC.URI.absSendTime, id: 2),
                                             RTPHeaderExtensionParameters(uri: ORTC.URI.transportWideCC, id: 3)]
-            let producer = try harness.addProducer(id: "video", kind: .video, parameters: parameters)
+            let producer = try harness.addProducer(name: "video", kind: .video, parameters: parameters)
             try harness.addConsumers(of: producer)
         } catch {
             fatalError("RouterBenchmarks: setup failed: \(error)")
@@ -69,7 +70,7 @@ final class RouterFixture {
         precondition(harness.isConnected && harness.peers[0].srtpProfile == .aeadAES256GCM, "AES-256-GCM negotiated")
         now = harness.now
         // Start every consumer on a key frame.
-        for (datagram, now) in batch(1, keyFrame: true) { harness.router.handle(datagram, from: harness.tuples[0], now: now) }
+        for (datagram, now) in batch(1, keyFrame: true) { harness.router.handle(Datagram(datagram, from: harness.tuples[0]), now: now) }
         precondition(harness.discardTransmits() >= consumers, "the key frame reaches every consumer")
     }
 

@@ -63,7 +63,8 @@ let benchmarks: @Sendable () -> Void = {
         var t = Duration.zero
         for _ in benchmark.scaledIterations {
             t += .milliseconds(1)
-            blackHole(agent.handle(check, from: tuple, now: t))
+            agent.handle(Datagram(check, from: tuple), now: t)
+            blackHole(agent.pollTransmit())
             _ = agent.pollEvent()
         }
     }
@@ -82,8 +83,8 @@ let benchmarks: @Sendable () -> Void = {
             var progress = true
             while progress {
                 progress = false
-                while let d = client.pollDatagram() { progress = true; server.handle(datagram: d, now: .zero) }
-                while let d = server.pollDatagram() { progress = true; client.handle(datagram: d, now: .zero) }
+                while let d = client.pollTransmit() { progress = true; server.handle(d, now: .zero) }
+                while let d = server.pollTransmit() { progress = true; client.handle(d, now: .zero) }
             }
             precondition(client.isConnected && server.isConnected)
             blackHole(server.pollEvent())

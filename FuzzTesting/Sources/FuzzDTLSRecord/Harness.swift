@@ -16,8 +16,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         guard packed.reduce(0, { $0 + $1.readableBytes }) == size else { fatalError("packing lost bytes") }
     }
     let server = try! DTLSConnection(context: context, role: .server, remoteFingerprints: [certificate.fingerprint()!])
-    server.handle(datagram: bytes, now: .zero)
-    while let d = server.pollDatagram() { guard d.readableBytes <= 1200 || (try? DTLSRecordHeader.records(in: d))?.count == 1 else { fatalError("datagram over MTU") } }
+    server.handle(bytes, now: .zero)
+    while let d = server.pollTransmit() { guard d.readableBytes <= 1200 || (try? DTLSRecordHeader.records(in: d))?.count == 1 else { fatalError("datagram over MTU") } }
     while server.pollEvent() != nil {}
     return 0
 }

@@ -9,16 +9,17 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: data == nil ? 0 : size))
     let agent = ICELiteAgent(credentials: ICECredentials(usernameFragment: "fuzz", password: "fuzz-password-0123456789ab"))
     let tuple = ICETuple(remote: .v4(address: 0x7F00_0001, port: 9))
-    let out = agent.handle(bytes, from: tuple, now: .seconds(1))
-    if let response = out.response {
-        guard let r = try? STUNMessage(parsing: response), r.verifyFingerprint(),
+    agent.handle(Datagram(bytes, from: tuple), now: .seconds(1))
+    if let response = agent.pollTransmit() {
+        guard response.destination == tuple, let r = try? STUNMessage(parsing: response.bytes), r.verifyFingerprint(),
               let request = try? STUNMessage(parsing: bytes), r.transactionID == request.transactionID else {
             fatalError("agent answered with a malformed response")
         }
     }
+    guard agent.pollTransmit() == nil else { fatalError("agent answered one datagram twice") }
     agent.handleTimeout(now: .seconds(40))
     var framer = RFC4571Framer(maxPacketLength: 1500)
     framer.feed(bytes)
-    while let packet = try? framer.nextPacket() { _ = agent.handle(packet, from: ICETuple(remote: tuple.remote, transport: .tcp), now: .seconds(2)) }
+    while let packet = try? framer.nextPacket() { agent.handle(Datagram(packet, from: ICETuple(remote: tuple.remote, transport: .tcp)), now: .seconds(2)) }
     return 0
 }

@@ -103,23 +103,23 @@ final class FuzzSFUHarness {
             highest[ssrc] = seq
         }
         guard let datagram = try? harness.peers[peer].protect(rtpBytes: bytes) else { return }
-        harness.router.handle(datagram, from: harness.tuples[peer], now: harness.now)
+        harness.router.handle(Datagram(datagram, from: harness.tuples[peer]), now: harness.now)
     }
 
     func sendRTCP(_ payload: ByteBuffer, from peer: Int) {
         var bytes = payload
         guard bytes.readableBytes >= 8, foldSSRC(&bytes, at: 4) != nil,
               let datagram = try? harness.peers[peer].protect(rtcpBytes: bytes) else { return }
-        harness.router.handle(datagram, from: harness.tuples[peer], now: harness.now)
+        harness.router.handle(Datagram(datagram, from: harness.tuples[peer]), now: harness.now)
     }
 
     func run(_ input: UnsafeBufferPointer<UInt8>) {
         guard let first = input.first else { return }
         let payload = ByteBuffer(bytes: input.dropFirst())
         switch first & 7 {
-        case 0: harness.router.handle(payload, from: harness.tuples[0], now: harness.now)
-        case 1: harness.router.handle(payload, from: harness.tuples[1], now: harness.now)
-        case 2: harness.router.handle(payload, from: strangerTuple, now: harness.now)
+        case 0: harness.router.handle(Datagram(payload, from: harness.tuples[0]), now: harness.now)
+        case 1: harness.router.handle(Datagram(payload, from: harness.tuples[1]), now: harness.now)
+        case 2: harness.router.handle(Datagram(payload, from: strangerTuple), now: harness.now)
         case 3: sendRTP(payload, from: 0)
         case 4: sendRTCP(payload, from: 1)
         case 5: sendRTCP(payload, from: 2)

@@ -84,7 +84,7 @@ struct Forwarded {
                 pendingKey[l] = false
                 let packets = packetsPerFrame?[l] ?? 2
                 for (p, isKey) in streams[l].frame(key: key, tid: key ? 0 : tid, y: tid > 0, packets: packets) {
-                    if let out = f.forward(p, layer: l, isKeyFrame: isKey, now: now) {
+                    if let out = f.forward(p, layer: l, isKeyFrame: isKey, now: now)?.packet {
                         forwarded.append(Forwarded(layer: l, packet: out, descriptor: try! VP8PayloadDescriptor(parsing: out.payload)))
                     }
                 }
@@ -134,7 +134,7 @@ struct Forwarded {
         let unanswered = Self.drive(&f, &streams, frames: 3, start: .milliseconds(100), active: [0], answerKeyFrames: false, outputs: &outputs)
         #expect(unanswered.isEmpty)
         var first = streams[0].frame(key: true)
-        let a = first.compactMap { f.forward($0.0, layer: 0, isKeyFrame: $0.1, now: .milliseconds(200)) }
+        let a = first.compactMap { f.forward($0.0, layer: 0, isKeyFrame: $0.1, now: .milliseconds(200))?.packet }
         #expect(a.count == 2)
         #expect(a.first?.sequenceNumber == 65534)
         #expect(a.first.flatMap { try? VP8PayloadDescriptor(parsing: $0.payload) }?.pictureID == 32766)
@@ -169,19 +169,19 @@ struct Forwarded {
         }
         f.resume(now: .zero)
         #expect(f.pollOutput() == nil)   // audio asks for no key frame
-        let p1Opt = f.forward(audio(500, 960), layer: 0, isKeyFrame: false, now: .zero)
+        let p1Opt = f.forward(audio(500, 960), layer: 0, isKeyFrame: false, now: .zero)?.packet
         let p1 = try #require(p1Opt)
         #expect(p1.sequenceNumber == 1000 && p1.timestamp == 965 && p1.ssrc == 77 && p1.payloadType == 100)
         #expect(p1.audioLevel(rewriter.consumerMap) == RTPAudioLevel(voiceActivity: true, level: 16))
-        #expect(f.forward(audio(501, 1920, pt: 112), layer: 0, isKeyFrame: false, now: .milliseconds(20)) == nil)  // unmapped PT
-        #expect(f.forward(audio(502, 2880, payload: []), layer: 0, isKeyFrame: false, now: .milliseconds(40)) == nil)  // padding only
-        let p2Opt = f.forward(audio(503, 3840), layer: 0, isKeyFrame: false, now: .milliseconds(60))
+        #expect(f.forward(audio(501, 1920, pt: 112), layer: 0, isKeyFrame: false, now: .milliseconds(20))?.packet == nil)  // unmapped PT
+        #expect(f.forward(audio(502, 2880, payload: []), layer: 0, isKeyFrame: false, now: .milliseconds(40))?.packet == nil)  // padding only
+        let p2Opt = f.forward(audio(503, 3840), layer: 0, isKeyFrame: false, now: .milliseconds(60))?.packet
         let p2 = try #require(p2Opt)
         #expect(p2.sequenceNumber == 1002)   // 501 (unknown PT) leaves a gap, the padding-only 502 does not
         f.pause()
-        #expect(f.forward(audio(504, 4800), layer: 0, isKeyFrame: false, now: .milliseconds(80)) == nil)
+        #expect(f.forward(audio(504, 4800), layer: 0, isKeyFrame: false, now: .milliseconds(80))?.packet == nil)
         f.resume(now: .seconds(5))
-        let p3Opt = f.forward(audio(800, 240_000), layer: 0, isKeyFrame: false, now: .seconds(5))
+        let p3Opt = f.forward(audio(800, 240_000), layer: 0, isKeyFrame: false, now: .seconds(5))?.packet
         let p3 = try #require(p3Opt)
         #expect(p3.sequenceNumber == 1003)
         #expect(p3.timestamp == 240_005)
@@ -229,17 +229,17 @@ struct Forwarded {
         _ = Self.drain(&f)
         let key = streams[0].frame(key: true, packets: 3)
         // Packets 2 and 3 of the key frame arrive first (dropped: waiting for a key frame start)...
-        let dropped1 = f.forward(key[1].0, layer: 0, isKeyFrame: false, now: .milliseconds(10))
-        let dropped2 = f.forward(key[2].0, layer: 0, isKeyFrame: false, now: .milliseconds(11))
+        let dropped1 = f.forward(key[1].0, layer: 0, isKeyFrame: false, now: .milliseconds(10))?.packet
+        let dropped2 = f.forward(key[2].0, layer: 0, isKeyFrame: false, now: .milliseconds(11))?.packet
         #expect(dropped1 == nil && dropped2 == nil)
         // ...then the retransmitted first packet: too late to start from.
-        let late = f.forward(key[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(30))
+        let late = f.forward(key[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(30))?.packet
         #expect(late == nil)
         #expect(Self.drain(&f).contains(.keyFrameNeeded(layer: 0)))
         // The next key frame starts the stream, with no gap.
         let next = streams[0].frame(key: true, packets: 2)
-        let aOpt = f.forward(next[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(60))
-        let bOpt = f.forward(next[1].0, layer: 0, isKeyFrame: false, now: .milliseconds(61))
+        let aOpt = f.forward(next[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(60))?.packet
+        let bOpt = f.forward(next[1].0, layer: 0, isKeyFrame: false, now: .milliseconds(61))?.packet
         let a = try #require(aOpt), b = try #require(bOpt)
         #expect(a.sequenceNumber.distance(to: b.sequenceNumber) == 1)
     }
@@ -255,10 +255,10 @@ struct Forwarded {
         #expect(f.targetLayer == 1 && f.currentLayer == 0)
         // Layer 0 sends only the first packet of a frame (no marker), then layer 1 sends its key frame.
         let half = streams[0].frame()[0]
-        let lastOf0Opt = f.forward(half.0, layer: 0, isKeyFrame: false, now: .milliseconds(830))
+        let lastOf0Opt = f.forward(half.0, layer: 0, isKeyFrame: false, now: .milliseconds(830))?.packet
         let lastOf0 = try #require(lastOf0Opt)
         let key = streams[1].frame(key: true)
-        let firstOf1Opt = f.forward(key[0].0, layer: 1, isKeyFrame: true, now: .milliseconds(840))
+        let firstOf1Opt = f.forward(key[0].0, layer: 1, isKeyFrame: true, now: .milliseconds(840))?.packet
         let firstOf1 = try #require(firstOf1Opt)
         #expect(lastOf0.sequenceNumber.distance(to: firstOf1.sequenceNumber) == 2)
         #expect(r0.last!.packet.sequenceNumber.distance(to: lastOf0.sequenceNumber) == 1)
@@ -352,12 +352,12 @@ struct Forwarded {
         f.resume(now: .zero)
         var twcc: UInt16 = 65535
         let delta = streams[0].frame()
-        #expect(f.forward(delta[0].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc) == nil)
+        #expect(f.forward(delta[0].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc)?.packet == nil)
         #expect(twcc == 65535)
         let key = streams[0].frame(key: true)
-        let aOpt = f.forward(key[0].0, layer: 0, isKeyFrame: true, now: .zero, transportSequence: &twcc)
+        let aOpt = f.forward(key[0].0, layer: 0, isKeyFrame: true, now: .zero, transportSequence: &twcc)?.packet
         let a = try #require(aOpt)
-        let bOpt = f.forward(key[1].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc)
+        let bOpt = f.forward(key[1].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc)?.packet
         let b = try #require(bOpt)
         #expect(a.transportSequenceNumber(Self.rewriter.consumerMap) == 65535)
         #expect(b.transportSequenceNumber(Self.rewriter.consumerMap) == 0)
@@ -475,13 +475,16 @@ struct Forwarded {
         var streams = ConsumerForwarderTests.layers(1)
         f.resume(now: .zero)
         let frame = streams[0].frame(key: true, packets: 2)
-        let firstOpt = f.forward(frame[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(5))
-        let first = try #require(firstOpt)
-        let record = try #require(f.lastRecord)
+        var twcc: UInt16 = 9
+        let forwarded = f.forward(frame[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(5), transportSequence: &twcc)
+        let (first, record) = try #require(forwarded)
         #expect(record.header.sequenceNumber == first.sequenceNumber && record.sourceSequenceNumber == frame[0].0.sequenceNumber)
-        let againOpt = f.reforward(frame[0].0, record, now: .milliseconds(500), transportSequenceNumber: 9)
+        let againOpt = f.reforward(frame[0].0, record, now: .milliseconds(500), transportSequence: &twcc)
         let again = try #require(againOpt)
         #expect(again.sequenceNumber == first.sequenceNumber && again.timestamp == first.timestamp && again.ssrc == first.ssrc)
         #expect(again.payloadType == first.payloadType && again.payload == first.payload)   // VP8 picture ids included
+        // The retransmission is a new packet for transport-wide feedback: the next number, and the counter moves on.
+        let map = ConsumerForwarderTests.rewriter.consumerMap
+        #expect(first.transportSequenceNumber(map) == 9 && again.transportSequenceNumber(map) == 10 && twcc == 11)
     }
 }

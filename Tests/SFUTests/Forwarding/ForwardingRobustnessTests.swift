@@ -55,7 +55,7 @@ import Testing
                                             form: form, elements: elements, payload: payload,
                                             padding: Bool.random(using: &rng) ? 0 : UInt8.random(in: 1...8, using: &rng))
             let layer = Int.random(in: -1...3, using: &rng)
-            guard let out = f.forward(packet, layer: layer, isKeyFrame: .random(using: &rng), now: now, transportSequence: &twcc) else {
+            guard let out = f.forward(packet, layer: layer, isKeyFrame: .random(using: &rng), now: now, transportSequence: &twcc)?.packet else {
                 continue
             }
             forwarded += 1

@@ -91,8 +91,9 @@ import Testing
              form: .twoByte, elements: [(13, Array(repeating: 1, count: 17))], expectedBlock: []),
         Case(name: "zero-length two-byte element is not copied", consumer: [("urn:3gpp:video-orientation", 2)], mid: "0",
              form: .twoByte, elements: [(13, []), (5, [1, 2, 3])], expectedBlock: []),
-        Case(name: "consumer id above 14 is not written", consumer: [("urn:ietf:params:rtp-hdrext:sdes:mid", 15)], mid: "0",
-             form: .oneByte, elements: [(4, [0x31])], expectedBlock: []),
+        // A consumer that negotiated an id above 14 gets the two-byte form (RFC 8285 §4.3), the only one that can carry it.
+        Case(name: "consumer id above 14 is written in the two-byte form", consumer: [("urn:ietf:params:rtp-hdrext:sdes:mid", 15)], mid: "0",
+             form: .oneByte, elements: [(4, [0x31])], expectedBlock: [0x10, 0x00, 0x00, 0x01, 15, 1, 0x30, 0]),
         Case(name: "MID longer than 16 bytes is not written", consumer: [("urn:ietf:params:rtp-hdrext:sdes:mid", 1)],
              mid: "01234567890123456", form: .oneByte, elements: [], expectedBlock: []),
         Case(name: "abs-capture-time (16 bytes) copied at the one-byte maximum",
