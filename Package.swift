@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "ICE", targets: ["ICE"]),
         .library(name: "DTLS", targets: ["DTLS"]),
         .library(name: "RTP", targets: ["RTP"]),
-        // SRTP over Debian's libsrtp2: a product of its own, so that parsing RTP needs no C library.
+        // SRTP over OpenSSL (or Debian's libsrtp2): a product of its own, so that parsing RTP needs no C library.
         .library(name: "SRTP", targets: ["SRTP"]),
         .library(name: "RTCP", targets: ["RTCP"]),
         .library(name: "SCTP", targets: ["SCTP"]),
@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "ICE", dependencies: ["STUN", "RTCBase", nioCore]),
         .target(name: "DTLS", dependencies: ["RTCBase", "COpenSSL", nioCore]),
         .target(name: "RTP", dependencies: ["RTCBase", nioCore]),
-        .target(name: "SRTP", dependencies: ["RTCBase", "CLibSRTP", nioCore]),
+        .target(name: "SRTP", dependencies: ["RTCBase", "RTCCrypto", "COpenSSL", "CLibSRTP", nioCore]),
         .target(name: "RTCP", dependencies: ["RTCBase", nioCore]),
         .target(name: "SCTP", dependencies: ["RTCBase", nioCore]),
 

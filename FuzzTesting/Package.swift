@@ -14,6 +14,7 @@ let modules: [String: [String]] = [
     "FuzzRTPCodecs": ["RTP"],
     "FuzzRTCP": ["RTCP"],
     "FuzzDTLSRecord": ["DTLS"],
+    "FuzzSRTP": ["SRTP"],
     "FuzzSFU": ["SFUTestSupport", "SFU", "ICE", "RTCBase"],
 ]
 let names = modules.keys.sorted()

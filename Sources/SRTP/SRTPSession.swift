@@ -23,7 +23,9 @@ public final class SRTPSession {
 
     /// What does the cryptography.
     public enum Backend: CaseIterable, Hashable, Sendable {
-        /// Debian's libsrtp2 (NSS ciphers).
+        /// RFC 3711 / RFC 7714 on OpenSSL's EVP ciphers, allocation-free per packet (``OpenSSLSRTPEngine``): the default.
+        case openssl
+        /// Debian's libsrtp2 (NSS ciphers): the reference the OpenSSL backend is tested against.
         case libsrtp
     }
 
@@ -33,7 +35,10 @@ public final class SRTPSession {
     public let profile: SRTPProfile
     /// The backend in use.
     public let backend: Backend
-    private let libsrtp: LibSRTPEngine
+    // Two optionals rather than an enum with two class payloads: such an enum keeps its case in the pointer's spare
+    // bits, which hides the object from LeakSanitizer (false leak reports under fuzzing).
+    private let openssl: OpenSSLSRTPEngine?
+    private let libsrtp: LibSRTPEngine?
 
     /// Spare bytes an RTP packet's buffer needs after its readable bytes for ``protectRTP(_:)`` to work without
     /// reallocating (libsrtp's `SRTP_MAX_TRAILER_LEN`: largest tag plus largest MKI). Allocate outgoing packets
@@ -64,28 +69,50 @@ public final class SRTPSession {
     ///     packets. Turn it off where no plain retransmission is sent.
     ///   - backend: what does the cryptography.
     public init(direction: Direction, material: SRTPKeyingMaterial, replayWindowSize: Int = 1024,
-                allowRepeatTransmission: Bool = true, backend: Backend = .libsrtp) throws(SRTPError) {
+                allowRepeatTransmission: Bool = true, backend: Backend = .openssl) throws(SRTPError) {
         guard Self.replayWindowSizes.contains(replayWindowSize) else { throw .badParameter }
         self.direction = direction
         self.profile = material.profile
         self.backend = backend
-        libsrtp = try LibSRTPEngine(direction: direction, material: material, replayWindowSize: replayWindowSize,
-                                    allowRepeatTransmission: allowRepeatTransmission)
+        switch backend {
+        case .openssl:
+            openssl = try OpenSSLSRTPEngine(direction: direction, material: material, replayWindowSize: replayWindowSize,
+                                            allowRepeatTransmission: allowRepeatTransmission)
+            libsrtp = nil
+        case .libsrtp:
+            libsrtp = try LibSRTPEngine(direction: direction, material: material, replayWindowSize: replayWindowSize,
+                                        allowRepeatTransmission: allowRepeatTransmission)
+            openssl = nil
+        }
     }
 
     /// Encrypts and authenticates an RTP packet in place (outbound sessions).
-    public func protectRTP(_ packet: inout ByteBuffer) throws(SRTPError) { try libsrtp.protectRTP(&packet) }
+    public func protectRTP(_ packet: inout ByteBuffer) throws(SRTPError) {
+        guard packet.readableBytes > 0 else { throw .badParameter }
+        if let openssl { try openssl.protectRTP(&packet) } else { try libsrtp?.protectRTP(&packet) }
+    }
 
     /// Authenticates and decrypts an SRTP packet in place (inbound sessions).
-    public func unprotectRTP(_ packet: inout ByteBuffer) throws(SRTPError) { try libsrtp.unprotectRTP(&packet) }
+    public func unprotectRTP(_ packet: inout ByteBuffer) throws(SRTPError) {
+        guard packet.readableBytes > 0 else { throw .badParameter }
+        if let openssl { try openssl.unprotectRTP(&packet) } else { try libsrtp?.unprotectRTP(&packet) }
+    }
 
     /// Encrypts and authenticates a compound RTCP packet in place (outbound sessions).
-    public func protectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) { try libsrtp.protectRTCP(&packet) }
+    public func protectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) {
+        guard packet.readableBytes > 0 else { throw .badParameter }
+        if let openssl { try openssl.protectRTCP(&packet) } else { try libsrtp?.protectRTCP(&packet) }
+    }
 
     /// Authenticates and decrypts an SRTCP packet in place (inbound sessions).
-    public func unprotectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) { try libsrtp.unprotectRTCP(&packet) }
+    public func unprotectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) {
+        guard packet.readableBytes > 0 else { throw .badParameter }
+        if let openssl { try openssl.unprotectRTCP(&packet) } else { try libsrtp?.unprotectRTCP(&packet) }
+    }
 
     /// Forgets the stream state of `ssrc` (when a producer or consumer closes). A later packet of that SSRC starts
     /// a fresh stream, with a fresh replay window and rollover counter.
-    public func removeStream(ssrc: SSRC) { libsrtp.removeStream(ssrc: ssrc) }
+    public func removeStream(ssrc: SSRC) {
+        if let openssl { openssl.removeStream(ssrc: ssrc) } else { libsrtp?.removeStream(ssrc: ssrc) }
+    }
 }

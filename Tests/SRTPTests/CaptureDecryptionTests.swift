@@ -14,7 +14,7 @@ import Testing
         "AES_CM_128_HMAC_SHA1_80": .aesCM128HMACSHA1_80, "AES_CM_128_HMAC_SHA1_32": .aesCM128HMACSHA1_32,
     ]
 
-    @Test func decryptCapturedCalls() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func decryptCapturedCalls(_ backend: SRTPSession.Backend) throws {
         var rtp = 0, rtcp = 0, mismatched = 0, captures = 0
         for capture in CaptureCorpus.captures where !capture.isPlaintext {
             let keysPath = capture.stem + ".srtp-keys"
@@ -27,7 +27,7 @@ import Testing
                 guard parts.count >= 2, seen.insert(parts[1]).inserted, let profile = Self.profiles[parts[0]] else { continue }
                 let keySalt = [UInt8](hex: parts[1])
                 let m = SRTPKeyingMaterial(profile: profile, key: Array(keySalt[0..<profile.keyLength]), salt: Array(keySalt[profile.keyLength...]))
-                sessions.append(try SRTPSession(direction: .inbound, material: m))
+                sessions.append(try SRTPSession(direction: .inbound, material: m, backend: backend))
             }
             let plainFile = CaptureFile(path: capture.stem + ".plain.pcap")
             let plain = Dictionary(uniqueKeysWithValues: try plainFile.udpDatagrams().map { ($0.frameNumber, $0.payload) })

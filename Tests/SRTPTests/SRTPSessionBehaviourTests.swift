@@ -61,10 +61,10 @@ import Testing
 
     // MARK: every payload size, in place
 
-    @Test(arguments: SRTPProfile.allCases)
-    func everyPayloadSizeRoundTrips(_ profile: SRTPProfile) throws {
-        let out = try SRTPSession(direction: .outbound, material: Self.material(profile))
-        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile))
+    @Test(arguments: SRTPProfile.allCases, SRTPSession.Backend.allCases)
+    func everyPayloadSizeRoundTrips(_ profile: SRTPProfile, _ backend: SRTPSession.Backend) throws {
+        let out = try SRTPSession(direction: .outbound, material: Self.material(profile), backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile), backend: backend)
         for size in 0...1200 {
             let plain = Self.rtp(seq: UInt16(size), ssrc: 0xCAFE_0000 | UInt32(size % 3), payload: size)
             var p = plain
@@ -83,9 +83,9 @@ import Testing
         }
     }
 
-    @Test(arguments: SRTPProfile.allCases)
-    func protectUsesTheRoomAlreadyThere(_ profile: SRTPProfile) throws {
-        let out = try SRTPSession(direction: .outbound, material: Self.material(profile))
+    @Test(arguments: SRTPProfile.allCases, SRTPSession.Backend.allCases)
+    func protectUsesTheRoomAlreadyThere(_ profile: SRTPProfile, _ backend: SRTPSession.Backend) throws {
+        let out = try SRTPSession(direction: .outbound, material: Self.material(profile), backend: backend)
         var p = Self.exact(Self.rtp(seq: 9, payload: 1200), room: SRTPSession.rtpTrailerCapacity)
         let (address, capacity) = (Self.storage(p), p.capacity)
         try out.protectRTP(&p)
@@ -99,10 +99,10 @@ import Testing
         #expect(Self.storage(c) == cAddress)
     }
 
-    @Test(arguments: SRTPProfile.allCases)
-    func protectGrowsATightBuffer(_ profile: SRTPProfile) throws {
-        let out = try SRTPSession(direction: .outbound, material: Self.material(profile))
-        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile))
+    @Test(arguments: SRTPProfile.allCases, SRTPSession.Backend.allCases)
+    func protectGrowsATightBuffer(_ profile: SRTPProfile, _ backend: SRTPSession.Backend) throws {
+        let out = try SRTPSession(direction: .outbound, material: Self.material(profile), backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile), backend: backend)
         let plain = Self.rtp(seq: 9, payload: 100)
         var p = Self.exact(plain, room: 0)
         try out.protectRTP(&p)
@@ -111,10 +111,10 @@ import Testing
         #expect(p == plain)
     }
 
-    @Test(arguments: SRTPProfile.allCases)
-    func unprotectNeverReallocates(_ profile: SRTPProfile) throws {
-        let out = try SRTPSession(direction: .outbound, material: Self.material(profile))
-        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile))
+    @Test(arguments: SRTPProfile.allCases, SRTPSession.Backend.allCases)
+    func unprotectNeverReallocates(_ profile: SRTPProfile, _ backend: SRTPSession.Backend) throws {
+        let out = try SRTPSession(direction: .outbound, material: Self.material(profile), backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile), backend: backend)
         // 1024 bytes once protected: NIO allocates power-of-two capacities, so the buffer is really full.
         let plain = Self.rtp(seq: 3, payload: 1024 - 12 - profile.rtpOverhead)
         var protected = plain
@@ -139,10 +139,10 @@ import Testing
         #expect(Self.storage(c) == cAddress)
     }
 
-    @Test func packetsInTheMiddleOfABuffer() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func packetsInTheMiddleOfABuffer(_ backend: SRTPSession.Backend) throws {
         let m = Self.material(.aesCM128HMACSHA1_80)
-        let out = try SRTPSession(direction: .outbound, material: m)
-        let inb = try SRTPSession(direction: .inbound, material: m)
+        let out = try SRTPSession(direction: .outbound, material: m, backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: m, backend: backend)
         let plain = Self.rtp(seq: 77, payload: 33)
         var b = ByteBuffer(bytes: [0xEE, 0xEE, 0xEE])
         b.writeImmutableBuffer(plain)
@@ -154,10 +154,10 @@ import Testing
         #expect(b == plain)
     }
 
-    @Test func emptyAndHeaderlessInputIsRejectedNotTrapped() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func emptyAndHeaderlessInputIsRejectedNotTrapped(_ backend: SRTPSession.Backend) throws {
         let m = Self.material(.aeadAES128GCM)
-        let out = try SRTPSession(direction: .outbound, material: m)
-        let inb = try SRTPSession(direction: .inbound, material: m)
+        let out = try SRTPSession(direction: .outbound, material: m, backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: m, backend: backend)
         for bytes: [UInt8] in [[], [0x80], Array(repeating: 0x80, count: 11)] {
             var a = ByteBuffer(bytes: bytes)
             #expect(throws: SRTPError.self) { try inb.unprotectRTP(&a) }
@@ -170,10 +170,10 @@ import Testing
 
     // MARK: tampering and replay, RTP and RTCP
 
-    @Test(arguments: SRTPProfile.allCases)
-    func tamperedTagsFailAuthentication(_ profile: SRTPProfile) throws {
-        let out = try SRTPSession(direction: .outbound, material: Self.material(profile))
-        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile))
+    @Test(arguments: SRTPProfile.allCases, SRTPSession.Backend.allCases)
+    func tamperedTagsFailAuthentication(_ profile: SRTPProfile, _ backend: SRTPSession.Backend) throws {
+        let out = try SRTPSession(direction: .outbound, material: Self.material(profile), backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile), backend: backend)
         var p = Self.rtp(seq: 40, payload: 60)
         try out.protectRTP(&p)
         var lastTagByte = p
@@ -198,11 +198,11 @@ import Testing
         #expect(throws: SRTPError.replay) { try inb.unprotectRTCP(&again) }
     }
 
-    @Test func srtcpPacketsOlderThanTheWindowAreRefused() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func srtcpPacketsOlderThanTheWindowAreRefused(_ backend: SRTPSession.Backend) throws {
         // libsrtp's SRTCP window is fixed at 128 indices (the configurable window is SRTP's).
         let m = Self.material(.aesCM128HMACSHA1_80)
-        let out = try SRTPSession(direction: .outbound, material: m)
-        let inb = try SRTPSession(direction: .inbound, material: m)
+        let out = try SRTPSession(direction: .outbound, material: m, backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: m, backend: backend)
         var old = Self.rtcpApp(words: 1)
         try out.protectRTCP(&old)
         for _ in 0..<200 {
@@ -215,18 +215,19 @@ import Testing
 
     // MARK: replay window size
 
-    @Test(arguments: [0, 10, 63, 0x8000, -1, Int.max])
-    func unusableWindowSizesAreRefused(_ size: Int) {
+    @Test(arguments: [0, 10, 63, 0x8000, -1, Int.max], SRTPSession.Backend.allCases)
+    func unusableWindowSizesAreRefused(_ size: Int, _ backend: SRTPSession.Backend) {
         #expect(throws: SRTPError.badParameter) {
-            _ = try SRTPSession(direction: .inbound, material: Self.material(.aeadAES128GCM), replayWindowSize: size)
+            _ = try SRTPSession(direction: .inbound, material: Self.material(.aeadAES128GCM), replayWindowSize: size, backend: backend)
         }
     }
 
-    @Test(arguments: [(64, false), (1024, false), (8192, true), (0x7FFF, true)])
-    func lateArrivalWithinALargeWindow(window: Int, accepted: Bool) throws {
+    @Test(arguments: [(64, false), (1024, false), (8192, true), (0x7FFF, true)], SRTPSession.Backend.allCases)
+    func lateArrivalWithinALargeWindow(_ row: (window: Int, accepted: Bool), _ backend: SRTPSession.Backend) throws {
+        let (window, accepted) = row
         let m = Self.material(.aeadAES128GCM)
-        let out = try SRTPSession(direction: .outbound, material: m)
-        let inb = try SRTPSession(direction: .inbound, material: m, replayWindowSize: window)
+        let out = try SRTPSession(direction: .outbound, material: m, backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: m, replayWindowSize: window, backend: backend)
         var late: ByteBuffer?
         for seq in UInt16(1)...6000 {
             var p = Self.rtp(seq: seq, payload: 8)
@@ -244,10 +245,10 @@ import Testing
 
     // MARK: repeated transmission (plain NACK retransmission without RTX)
 
-    @Test(arguments: SRTPProfile.allCases)
-    func repeatedTransmissionOfTheSamePacket(_ profile: SRTPProfile) throws {
-        let out = try SRTPSession(direction: .outbound, material: Self.material(profile))
-        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile))
+    @Test(arguments: SRTPProfile.allCases, SRTPSession.Backend.allCases)
+    func repeatedTransmissionOfTheSamePacket(_ profile: SRTPProfile, _ backend: SRTPSession.Backend) throws {
+        let out = try SRTPSession(direction: .outbound, material: Self.material(profile), backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile), backend: backend)
         var first = Self.rtp(seq: 1000, payload: 90)
         try out.protectRTP(&first)
         var next = Self.rtp(seq: 1001, payload: 90)
@@ -259,7 +260,7 @@ import Testing
         try inb.unprotectRTP(&a)
         #expect(throws: SRTPError.replay) { try inb.unprotectRTP(&resent) }   // the receiver still drops a duplicate
 
-        let strict = try SRTPSession(direction: .outbound, material: Self.material(profile), allowRepeatTransmission: false)
+        let strict = try SRTPSession(direction: .outbound, material: Self.material(profile), allowRepeatTransmission: false, backend: backend)
         var once = Self.rtp(seq: 1000, payload: 90)
         try strict.protectRTP(&once)
         var twice = Self.rtp(seq: 1000, payload: 90)
@@ -268,7 +269,7 @@ import Testing
 
     // MARK: keying material
 
-    @Test func keyingMaterialSplitForTheAEADProfiles() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func keyingMaterialSplitForTheAEADProfiles(_ backend: SRTPSession.Backend) throws {
         // RFC 5764 §4.2 with hand-laid blocks: AEAD_AES_128_GCM is 16 + 16 key bytes then 12 + 12 salt bytes,
         // AEAD_AES_256_GCM 32 + 32 then 12 + 12.
         let gcm128 = [UInt8](hex: "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf" + "505152535455565758595a5b5c5d5e5f"
@@ -287,8 +288,8 @@ import Testing
 
         // The split feeds sessions that talk to each other: DTLS client's local = DTLS server's remote.
         let client = try #require(SRTPKeyingMaterial.split(exported: gcm128, profile: .aeadAES128GCM, isDTLSClient: true))
-        let sender = try SRTPSession(direction: .outbound, material: client.local)
-        let receiver = try SRTPSession(direction: .inbound, material: asServer.remote)
+        let sender = try SRTPSession(direction: .outbound, material: client.local, backend: backend)
+        let receiver = try SRTPSession(direction: .inbound, material: asServer.remote, backend: backend)
         var p = Self.rtp(seq: 1, payload: 10)
         try sender.protectRTP(&p)
         try receiver.unprotectRTP(&p)

@@ -22,10 +22,10 @@ import Testing
 
     static let rr = ByteBuffer(hex: "81c90007" + "11223344" + "55667788" + "00000001" + "00000010" + "00000002" + "00000000" + "00000000")
 
-    @Test(arguments: SRTPProfile.allCases)
-    func roundTripRTPAndRTCP(_ profile: SRTPProfile) throws {
-        let out = try SRTPSession(direction: .outbound, material: Self.material(profile))
-        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile))
+    @Test(arguments: SRTPProfile.allCases, SRTPSession.Backend.allCases)
+    func roundTripRTPAndRTCP(_ profile: SRTPProfile, _ backend: SRTPSession.Backend) throws {
+        let out = try SRTPSession(direction: .outbound, material: Self.material(profile), backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile), backend: backend)
         for (i, size) in [0, 1, 100, 1000, 1200].enumerated() {
             for ssrc: UInt32 in [1, 0xDEAD_BEEF] {   // several SSRCs: streams appear on first sight
                 let plain = Self.rtp(seq: UInt16(10 + i), ssrc: ssrc, payload: size)
@@ -44,10 +44,10 @@ import Testing
         #expect(c == Self.rr)
     }
 
-    @Test(arguments: SRTPProfile.allCases)
-    func tamperingAndReplay(_ profile: SRTPProfile) throws {
-        let out = try SRTPSession(direction: .outbound, material: Self.material(profile))
-        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile))
+    @Test(arguments: SRTPProfile.allCases, SRTPSession.Backend.allCases)
+    func tamperingAndReplay(_ profile: SRTPProfile, _ backend: SRTPSession.Backend) throws {
+        let out = try SRTPSession(direction: .outbound, material: Self.material(profile), backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: Self.material(profile), backend: backend)
         var p = Self.rtp(seq: 100, payload: 50)
         try out.protectRTP(&p)
         var tampered = p
@@ -58,7 +58,7 @@ import Testing
         var again = p
         #expect(throws: SRTPError.replay) { try inb.unprotectRTP(&again) }
         // wrong key
-        let other = try SRTPSession(direction: .inbound, material: Self.material(profile, seed: 9))
+        let other = try SRTPSession(direction: .inbound, material: Self.material(profile, seed: 9), backend: backend)
         var q = Self.rtp(seq: 101, payload: 50)
         try out.protectRTP(&q)
         #expect(throws: SRTPError.authenticationFailure) { try other.unprotectRTP(&q) }
@@ -67,10 +67,10 @@ import Testing
         #expect(throws: SRTPError.self) { try inb.unprotectRTP(&junk) }
     }
 
-    @Test func oldPacketsOutsideTheWindow() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func oldPacketsOutsideTheWindow(_ backend: SRTPSession.Backend) throws {
         let m = Self.material(.aeadAES128GCM)
-        let out = try SRTPSession(direction: .outbound, material: m)
-        let inb = try SRTPSession(direction: .inbound, material: m, replayWindowSize: 64)
+        let out = try SRTPSession(direction: .outbound, material: m, backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: m, replayWindowSize: 64, backend: backend)
         var old = Self.rtp(seq: 1, payload: 10)
         try out.protectRTP(&old)
         for seq in 2...200 {
@@ -81,10 +81,10 @@ import Testing
         #expect(throws: SRTPError.replayTooOld) { try inb.unprotectRTP(&old) }
     }
 
-    @Test func rolloverAcrossSequenceWrap() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func rolloverAcrossSequenceWrap(_ backend: SRTPSession.Backend) throws {
         let m = Self.material(.aesCM128HMACSHA1_80)
-        let out = try SRTPSession(direction: .outbound, material: m)
-        let inb = try SRTPSession(direction: .inbound, material: m)
+        let out = try SRTPSession(direction: .outbound, material: m, backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: m, backend: backend)
         var seq: UInt16 = 65_500
         for _ in 0..<100 {
             let plain = Self.rtp(seq: seq, payload: 30)
@@ -96,10 +96,10 @@ import Testing
         }
     }
 
-    @Test func removeStreamForgetsReplayState() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func removeStreamForgetsReplayState(_ backend: SRTPSession.Backend) throws {
         let m = Self.material(.aeadAES128GCM)
-        let out = try SRTPSession(direction: .outbound, material: m)
-        let inb = try SRTPSession(direction: .inbound, material: m)
+        let out = try SRTPSession(direction: .outbound, material: m, backend: backend)
+        let inb = try SRTPSession(direction: .inbound, material: m, backend: backend)
         var p = Self.rtp(seq: 5, payload: 10)
         try out.protectRTP(&p)
         var a = p
@@ -110,7 +110,7 @@ import Testing
         #expect(a == b)
     }
 
-    @Test func keyingMaterialSplit() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func keyingMaterialSplit(_ backend: SRTPSession.Backend) throws {
         // RFC 5764 §4.2 layout for AES_CM_128_HMAC_SHA1_80: 16 + 16 key bytes, 14 + 14 salt bytes.
         let exported = (0..<60).map { UInt8($0) }
         let client = try #require(SRTPKeyingMaterial.split(exported: exported, profile: .aesCM128HMACSHA1_80, isDTLSClient: true))
@@ -144,12 +144,12 @@ import Testing
         "AES_CM_128_HMAC_SHA1_80": .aesCM128HMACSHA1_80, "AES_CM_128_HMAC_SHA1_32": .aesCM128HMACSHA1_32,
     ]
 
-    @Test func matchesPylibsrtp() throws {
+    @Test(arguments: SRTPSession.Backend.allCases) func matchesPylibsrtp(_ backend: SRTPSession.Backend) throws {
         #expect(Self.vectors.count == 4)
         for v in Self.vectors {
             let m = SRTPKeyingMaterial(profile: Self.profiles[v.profile]!, key: [UInt8](hex: v.key), salt: [UInt8](hex: v.salt))
-            let out = try SRTPSession(direction: .outbound, material: m)
-            let inb = try SRTPSession(direction: .inbound, material: m)
+            let out = try SRTPSession(direction: .outbound, material: m, backend: backend)
+            let inb = try SRTPSession(direction: .inbound, material: m, backend: backend)
             #expect(v.rtp.count == 7 && v.rtcp.count == 2)   // the last four RTP packets cross the seq wrap (ROC 0 -> 1)
             for pair in v.rtp {
                 var p = ByteBuffer(hex: pair.plain)

@@ -5,7 +5,7 @@ import NIOCore
 import SRTP
 import STUN
 
-/// SRTP protect/unprotect per packet (Debian libsrtp2, NSS crypto) and ICE check handling.
+/// SRTP protect/unprotect per packet (both backends: OpenSSL EVP, Debian libsrtp2 with NSS crypto) and ICE check handling.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
 
@@ -23,20 +23,21 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // Each sample protects (or unprotects) a batch of 1000 packets prepared outside the measured
-    // interval, so only libsrtp's work (and our in-place wrapper) is timed; figures are per packet.
+    // interval, so only the backend's work (and our in-place wrapper) is timed; figures are per packet.
+    for backend in SRTPSession.Backend.allCases {
     for (name, profile) in [("GCM-128", SRTPProfile.aeadAES128GCM), ("CM-80", .aesCM128HMACSHA1_80)] {
         for size in [100, 1200] {
-            Benchmark("SRTP protect \(name) \(size) B", configuration: .init(scalingFactor: .kilo)) { benchmark in
-                let out = try! SRTPSession(direction: .outbound, material: material(profile))
+            Benchmark("SRTP protect \(name) \(size) B (\(backend))", configuration: .init(scalingFactor: .kilo)) { benchmark in
+                let out = try! SRTPSession(direction: .outbound, material: material(profile), backend: backend)
                 var packets = (0..<benchmark.scaledIterations.count).map { packet(seq: UInt16($0), payload: size) }
                 benchmark.startMeasurement()
                 for i in packets.indices { try! out.protectRTP(&packets[i]) }
                 benchmark.stopMeasurement()
                 blackHole(packets)
             }
-            Benchmark("SRTP unprotect \(name) \(size) B", configuration: .init(scalingFactor: .kilo)) { benchmark in
-                let out = try! SRTPSession(direction: .outbound, material: material(profile))
-                let inb = try! SRTPSession(direction: .inbound, material: material(profile))
+            Benchmark("SRTP unprotect \(name) \(size) B (\(backend))", configuration: .init(scalingFactor: .kilo)) { benchmark in
+                let out = try! SRTPSession(direction: .outbound, material: material(profile), backend: backend)
+                let inb = try! SRTPSession(direction: .inbound, material: material(profile), backend: backend)
                 var packets = (0..<benchmark.scaledIterations.count).map { packet(seq: UInt16($0), payload: size) }
                 for i in packets.indices { try! out.protectRTP(&packets[i]) }
                 benchmark.startMeasurement()
@@ -45,6 +46,7 @@ let benchmarks: @Sendable () -> Void = {
                 blackHole(packets)
             }
         }
+    }
     }
 
     Benchmark("ICE-lite: handle a Chromium-like check (parse, verify, respond)", configuration: .init(scalingFactor: .kilo)) { benchmark in
