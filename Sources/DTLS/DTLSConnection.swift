@@ -157,7 +157,7 @@ public final class DTLSConnection: SansIO {
     }
 
     /// Takes one datagram from the peer.
-    public func handle(_ datagram: ByteBuffer, now: Duration) {
+    public func handle(_ datagram: consuming ByteBuffer, now: Duration) {
         guard !isClosed else { return }
         started = true
         datagram.withUnsafeReadableBytes { raw in _ = BIO_write(rbio, raw.baseAddress, Int32(raw.count)) }

@@ -99,7 +99,7 @@ public final class ICEControllingAgent: SansIO {
     /// Takes a datagram from the remote candidate: a response that answers the outstanding check and
     /// authenticates completes it (the first one reports ``ICEControllingEvent/connected``); anything
     /// else is ignored.
-    public func handle(_ input: ByteBuffer, now: Duration) {
+    public func handle(_ input: consuming ByteBuffer, now: Duration) {
         guard let m = try? STUNMessage(parsing: input), let c = current, m.transactionID == c.id,
               m.type == .bindingSuccess, m.verifyFingerprint(), m.verifyMessageIntegrity(key: remoteKey) else { return }
         current = nil

@@ -56,7 +56,7 @@ public final class ICELiteAgent: SansIO {
     /// Handles a STUN datagram from `input.source` at `now`: a response (success or error) for the source is
     /// queued for ``pollTransmit()``; a datagram that gets no success response is reported as
     /// ``ICEEvent/rejected(_:from:)``.
-    public func handle(_ input: Datagram, now: Duration) {
+    public func handle(_ input: consuming Datagram, now: Duration) {
         let (response, rejection) = answer(input.bytes, from: input.source, now: now)
         if let response { transmits.append(Transmit(destination: input.source, bytes: response)) }
         if let rejection { events.append(.rejected(rejection, from: input.source)) }

@@ -31,8 +31,9 @@ public protocol SansIO {
     /// What the layer tells its owner: state changes, decrypted packets, commands for another layer, …
     associatedtype Event
 
-    /// Handles one input at `now`.
-    mutating func handle(_ input: Input, now: Duration)
+    /// Handles one input at `now`. The input is consumed: a layer that transforms bytes in place (SRTP) then owns
+    /// the only reference to them and needs no copy.
+    mutating func handle(_ input: consuming Input, now: Duration)
     /// Runs every timer that is due at `now`.
     mutating func handleTimeout(now: Duration)
     /// The oldest queued transmit, if any.

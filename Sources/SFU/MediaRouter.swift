@@ -120,12 +120,13 @@ public final class MediaRouter: SansIO {
     // MARK: - The sans-IO contract
 
     /// Handles one datagram from the shared socket.
-    public func handle(_ input: Datagram, now: Duration) {
-        guard let id = demux.route(input.bytes, from: input.source), let transport = transports[id] else {
-            return output.drop(.unroutable, from: input.source)
+    public func handle(_ input: consuming Datagram, now: Duration) {
+        let source = input.source
+        guard let id = demux.route(input.bytes, from: source), let transport = transports[id] else {
+            return output.drop(.unroutable, from: source)
         }
-        transport.handle(input, now: now)
-        if transport.webrtc.ice.isValid(input.source) { demux.bind(input.source, to: id) }
+        transport.handle(consume input, now: now)
+        if transport.webrtc.ice.isValid(source) { demux.bind(source, to: id) }
     }
 
     /// The earliest deadline of any transport or media timer.

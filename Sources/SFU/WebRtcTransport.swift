@@ -139,12 +139,14 @@ public final class WebRtcTransport: SansIO {
     public var isSecure: Bool { srtpIn != nil && srtpOut != nil }
 
     /// Handles one datagram from `input.source`.
-    public func handle(_ input: Datagram, now: Duration) {
-        let datagram = input.bytes, source = input.source
+    public func handle(_ input: consuming Datagram, now: Duration) {
+        let source = input.source
+        // The only reference to the bytes from here on, so that SRTP decrypts them in place without a copy.
+        var datagram = (consume input).bytes
         switch DatagramKind.classify(datagram.readableBytesView) {
         case .stun:
             counters.stunHandled += 1
-            ice.handle(input, now: now)
+            ice.handle(Datagram(datagram, from: source), now: now)
             while let t = ice.pollTransmit() { transmits.append(t) }
             drainICE(now: now)
         case .dtls:
@@ -157,16 +159,15 @@ public final class WebRtcTransport: SansIO {
             guard ice.isValid(source) else { return drop(.unvalidatedSource(.rtp), source) }
             guard let srtpIn else { return drop(.beforeSRTP(.rtp), source) }
             guard admits(ssrcAt: 8, of: datagram) else { return drop(.tooManySSRCs, source) }
-            var b = datagram
             do {
-                try srtpIn.unprotectRTP(&b)
+                try srtpIn.unprotectRTP(&datagram)
             } catch {
                 return drop(.srtp(error), source)
             }
-            remember(ssrcAt: 8, of: datagram)
-            if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
+            remember(ssrcAt: 8, of: datagram)   // the SSRC is in the clear: the same after decryption
+            if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: datagram))) }
             do {
-                let packet = try RTPPacket(parsing: b)
+                let packet = try RTPPacket(parsing: datagram)
                 counters.rtpReceived += 1
                 events.append(.rtp(packet))
             } catch {
@@ -176,15 +177,14 @@ public final class WebRtcTransport: SansIO {
             guard ice.isValid(source) else { return drop(.unvalidatedSource(.rtcp), source) }
             guard let srtpIn else { return drop(.beforeSRTP(.rtcp), source) }
             guard admits(ssrcAt: 4, of: datagram) else { return drop(.tooManySSRCs, source) }
-            var b = datagram
             do {
-                try srtpIn.unprotectRTCP(&b)
+                try srtpIn.unprotectRTCP(&datagram)
             } catch {
                 return drop(.srtp(error), source)
             }
             remember(ssrcAt: 4, of: datagram)
-            if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: b))) }
-            let (packets, _) = RTCPPacket.parseCompoundLeniently(b)
+            if tapsPlaintext { events.append(.plaintext(PlaintextPacket(direction: .inbound, remote: source, bytes: datagram))) }
+            let (packets, _) = RTCPPacket.parseCompoundLeniently(datagram)
             counters.rtcpReceived += 1
             events.append(.rtcp(packets))
         case .zrtp, .turnChannel, .unknown:

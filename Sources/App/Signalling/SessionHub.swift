@@ -57,7 +57,7 @@ struct SessionHub: SansIO {
 
     // MARK: - The sans-IO contract
 
-    mutating func handle(_ input: Input, now: Duration) {
+    mutating func handle(_ input: consuming Input, now: Duration) {
         switch input {
         case .join(let channel, let sessionID, let connection, let capacity, let webRTC):
             join(channel: channel, sessionID: sessionID, connection: connection, capacity: capacity, webRTC: webRTC, now: now)

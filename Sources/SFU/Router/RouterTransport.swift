@@ -76,9 +76,9 @@ final class RouterTransport {
     // MARK: I/O
 
     /// Hands a datagram to the transport and acts on what comes out.
-    func handle(_ datagram: Datagram, now: Duration) {
+    func handle(_ datagram: consuming Datagram, now: Duration) {
         source = datagram.source
-        webrtc.handle(datagram, now: now)
+        webrtc.handle(consume datagram, now: now)
         drain(now: now)
         markDirty()
     }
