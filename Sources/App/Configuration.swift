@@ -50,7 +50,8 @@ struct Configuration: Equatable, Sendable {
               meaning: "comma-separated video codecs to offer, in order (unknown names ignored)"),
         .init(name: "RTC_MIN_PORT", defaultValue: "40000", meaning: "lowest RTC port (UDP and TCP)"),
         .init(name: "RTC_MAX_PORT", defaultValue: "49999", meaning: "highest RTC port (UDP and TCP)"),
-        .init(name: "MAX_BUF_IN", defaultValue: "0", meaning: "max size in bytes of incoming messages per session (0 = default)"),
+        .init(name: "MAX_BUF_IN", defaultValue: "0",
+              meaning: "max size in bytes of an incoming WebSocket message, fragments included (0 = default, 1 MiB); larger closes with 1009"),
         .init(name: "MAX_BUF_OUT", defaultValue: "0", meaning: "max size in bytes of outgoing messages per session (0 = default)"),
         .init(name: "MAX_BITRATE_IN", defaultValue: "8000000", meaning: "max incoming bitrate per session (bps)"),
         .init(name: "MAX_BITRATE_OUT", defaultValue: "10000000", meaning: "max outgoing bitrate per session (bps)"),
@@ -67,6 +68,12 @@ struct Configuration: Equatable, Sendable {
               meaning: "prefix an ISO-8601 timestamp; off only for disable|false|none|no|0"),
         .init(name: "LOG_COLOR", defaultValue: "on if stdout is a TTY",
               meaning: "any non-empty value colours log lines by level"),
+        .init(name: "HTTP_HEADERS_TIMEOUT", defaultValue: "60",
+              meaning: "extension (Node's headersTimeout): seconds a new connection has to send a complete request head"),
+        .init(name: "HTTP_KEEPALIVE_TIMEOUT", defaultValue: "5",
+              meaning: "extension (Node's keepAliveTimeout): seconds an idle keep-alive connection has to send its next request head"),
+        .init(name: "HTTP_REQUEST_TIMEOUT", defaultValue: "300",
+              meaning: "extension (Node's requestTimeout): seconds a request body has to arrive after its head"),
         .init(name: "RTC_SIMULATED_LOSS", defaultValue: "0",
               meaning: "testing aid (not in odoo/sfu): percent (0-50) of RTP/RTCP datagrams dropped at random each way"),
         .init(name: "RTC_PLAINTEXT_TAP_DIR", defaultValue: "(unset)",
@@ -114,6 +121,11 @@ struct Configuration: Equatable, Sendable {
     var plaintextTapDirectory: String?
     /// RTC_PLAINTEXT_TAP: which channels the tap records.
     var plaintextTapScope: PlaintextTapScope
+    /// HTTP_HEADERS_TIMEOUT, HTTP_KEEPALIVE_TIMEOUT, HTTP_REQUEST_TIMEOUT.
+    var httpTimeouts: HTTPTimeouts
+
+    /// The largest incoming WebSocket message (MAX_BUF_IN, or 1 MiB when 0).
+    var webSocketMessageLimit: Int { maxBufIn > 0 ? maxBufIn : 1 << 20 }
 
     /// Reads the configuration from `environment`.
     /// - Parameter availableParallelism: the CPU count that caps `NUM_WORKERS` (injected for tests).
@@ -208,6 +220,10 @@ struct Configuration: Equatable, Sendable {
         } else {
             self.simulatedLoss = 0
         }
+        self.httpTimeouts = HTTPTimeouts(
+            headers: .seconds(try integer("HTTP_HEADERS_TIMEOUT", default: 60, range: 1...86_400)),
+            keepAlive: .seconds(try integer("HTTP_KEEPALIVE_TIMEOUT", default: 5, range: 1...86_400)),
+            request: .seconds(try integer("HTTP_REQUEST_TIMEOUT", default: 300, range: 1...86_400)))
         self.plaintextTapDirectory = value("RTC_PLAINTEXT_TAP_DIR")
         if let raw = value("RTC_PLAINTEXT_TAP") {
             guard let scope = PlaintextTapScope(rawValue: raw) else {

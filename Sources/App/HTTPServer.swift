@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOWebSocket
 import Synchronization
 
 /// Shared server state: the HTTP API (and its channel registry) behind a lock, plus the loggers.
@@ -71,54 +72,36 @@ final class ServerState: Sendable {
     }
 }
 
-/// The thin NIO edge: aggregates one HTTP/1.1 request, hands it to ``ServerState``, writes the response.
+/// The thin NIO edge: takes one aggregated HTTP/1.1 request (NIO's `NIOHTTPServerRequestAggregator` collects
+/// head and body, answering 413 itself beyond ``maxBodySize``), hands it to ``ServerState``, writes the response.
 ///
 /// The pipeline is built with `configureHTTPServerPipeline`, so the WebSocket upgrader
 /// (`NIOWebSocketServerUpgrader`) can later be passed as `withServerUpgrade:` on the same port.
 final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = NIOHTTPServerRequestFull
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// Bodies above this size are refused (the real server has no limit; Odoo bodies are < 1 KiB).
+    /// Bodies above this size are refused with 413 (the real server has no limit; Odoo bodies are < 1 KiB).
     static let maxBodySize = 1 << 20
 
     private let state: ServerState
-    private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
-    private var tooLarge = false
 
     init(state: ServerState) {
         self.state = state
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body = []
-            tooLarge = false
-        case .body(var buffer):
-            if body.count + buffer.readableBytes > Self.maxBodySize {
-                tooLarge = true
-            } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
-                body += bytes
-            }
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            let response: APIResponse
-            if tooLarge {
-                response = APIResponse(status: 413)
-            } else {
-                let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
-                let request = APIRequest(method: head.method.rawValue, uri: head.uri,
-                                         headers: head.headers.map { ($0.name, $0.value) },
-                                         body: body, peerAddress: peer)
-                response = state.handle(request)
-            }
-            body = []
-            write(response, keepAlive: head.isKeepAlive && !tooLarge, version: head.version, context: context)
+        let request = unwrapInboundIn(data)
+        let head = request.head
+        let response: APIResponse
+        if head.headers["upgrade"].contains(where: { $0.lowercased() == "websocket" }) && head.method != .GET {
+            response = APIResponse(status: 405)   // what Node's ws answers a WebSocket upgrade that is not a GET
+        } else {
+            let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+            response = state.handle(APIRequest(method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) },
+                                               body: request.body.map { Array($0.readableBytesView) } ?? [], peerAddress: peer))
         }
+        write(response, keepAlive: head.isKeepAlive && response.status != 405, version: head.version, context: context)
     }
 
     private func write(_ response: APIResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
@@ -142,7 +125,87 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A body over the limit was already answered (413) by the aggregator, which closes when it must; a refused
+        // WebSocket upgrade (not a GET) goes on as a plain request, answered 405 above.
+        if error is NIOHTTPObjectAggregatorError || error is NIOWebSocketUpgradeError { return }
         context.close(promise: nil)
+    }
+}
+
+/// The HTTP connection timers of Node's http server, which odoo/sfu runs on (`headersTimeout` 60 s,
+/// `keepAliveTimeout` 5 s, `requestTimeout` 300 s), so that a client holding a connection open without finishing a
+/// request cannot hold a file descriptor forever.
+struct HTTPTimeouts: Equatable, Sendable {
+    /// A new connection must deliver a complete request head within this time.
+    var headers: Duration = .seconds(60)
+    /// After a response on a keep-alive connection, the next request head must be complete within this time.
+    var keepAlive: Duration = .seconds(5)
+    /// A request's body must be complete within this time of its head.
+    var request: Duration = .seconds(300)
+}
+
+/// Closes an HTTP connection whose client is too slow (``HTTPTimeouts``). One deadline runs at a time: for the
+/// request head (from the connection's start, or from the previous response), then for the body, none while the
+/// server answers. NIO's `IdleStateHandler` is not enough here: it measures silence, so a client trickling one byte
+/// every few seconds would never be closed — the slow-header attack these timers exist for. Removed when the
+/// connection upgrades to a WebSocket (which has its own timers).
+final class HTTPTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let timeouts: HTTPTimeouts
+    private let logger: Logger
+    private var deadline: Scheduled<Void>?
+
+    init(timeouts: HTTPTimeouts, logger: Logger) {
+        self.timeouts = timeouts
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context, timeouts.headers, "request head") }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context, timeouts.headers, "request head")
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        disarm()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: arm(context, timeouts.request, "request body")
+        case .body: break
+        case .end: disarm()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { arm(context, timeouts.keepAlive, "next request head") }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(_ context: ChannelHandlerContext, _ timeout: Duration, _ what: String) {
+        disarm()
+        let channel = context.channel, logger = self.logger
+        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+            logger.debug("connection from \(channel.remoteAddress?.description ?? "?"): no complete \(what) in time, closed")
+            channel.close(promise: nil)
+        }
+    }
+
+    private func disarm() {
+        deadline?.cancel()
+        deadline = nil
     }
 }
 
@@ -157,24 +220,30 @@ extension ChannelHandlerContext {
 /// Binds the HTTP listener and drives the channel close timers.
 struct HTTPServer {
     /// Binds `host:port`; the returned channel is the listener.
-    static func start(host: String, port: Int, state: ServerState, webSocket: WebSocketState? = nil,
+    static func start(host: String, port: Int, state: ServerState, webSocket: WebSocketState? = nil, timeouts: HTTPTimeouts,
                       group: any EventLoopGroup) throws -> any Channel {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let timeout = HTTPTimeoutHandler(timeouts: timeouts, logger: state.httpLogger)
+                    let aggregator = NIOHTTPServerRequestAggregator(maxContentLength: HTTPRequestHandler.maxBodySize)
                     let http = HTTPRequestHandler(state: state)
                     if let webSocket {
-                        // WebSocket upgrades on any path; the HTTP handler leaves the pipeline afterwards.
+                        // WebSocket upgrades on any path (GET only); the HTTP handlers leave the pipeline afterwards.
                         let upgrade: NIOHTTPServerUpgradeSendableConfiguration = (
                             upgraders: [webSocketUpgrader(state: webSocket)],
-                            completionHandler: { context in context.pipeline.removeHandler(http, promise: nil) })
+                            completionHandler: { context in
+                                for handler in [timeout, aggregator, http] as [any RemovableChannelHandler] {
+                                    context.pipeline.removeHandler(handler, promise: nil)
+                                }
+                            })
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withServerUpgrade: upgrade, withErrorHandling: true)
                     } else {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     }
-                    try channel.pipeline.syncOperations.addHandler(http)
+                    try channel.pipeline.syncOperations.addHandlers([timeout, aggregator, http])
                 }
             }
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -52,8 +52,8 @@ struct JWTVerifier: Sendable {
             throw .unsupportedAlgorithm(nil)
         }
         let signedData = Array(parts[0].utf8) + [UInt8(ascii: ".")] + Array(parts[1].utf8)
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: signedData, using: key))
-        guard Self.constantTimeEqual(signature, expected) else { throw .invalidSignature }
+        // swift-crypto compares in constant time (and refuses a MAC of the wrong length).
+        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signedData, using: key) else { throw .invalidSignature }
         if claims == .null { throw .invalidFormat }  // reading `claims.exp` of null throws in odoo/sfu
         let nowValue = Double(now)
         if let exp = claims["exp"], exp.isTruthy, exp.jsNumber < nowValue { throw .expired }
@@ -65,14 +65,6 @@ struct JWTVerifier: Sendable {
     /// Lenient decoding of one segment (odoo/sfu pads to a multiple of 4 first, which Node then ignores anyway).
     static func decodeSegment(_ segment: Substring) -> [UInt8] {
         NodeBase64.decode(utf8: segment.utf8)
-    }
-
-    /// Length check, then a comparison whose time does not depend on where the bytes differ.
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }
 

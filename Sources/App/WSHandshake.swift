@@ -4,6 +4,13 @@ enum WSCloseCode: UInt16, Error, Sendable {
     case clean = 1000
     /// Never sent by the server.
     case leaving = 1001
+    /// RFC 6455 violation (unmasked client frame, reserved opcode or bits, broken fragmentation): Odoo's client
+    /// reconnects.
+    case protocolError = 1002
+    /// A text message that is not UTF-8 (RFC 6455 §8.1): the client reconnects.
+    case invalidPayload = 1007
+    /// A message over the limit (MAX_BUF_IN, 1 MiB by default): the client reconnects.
+    case messageTooBig = 1009
     /// Session error, or a non-authentication exception in the handshake: the browser reconnects.
     case error = 1011
     /// Any authentication failure in the handshake: the browser stops.

@@ -44,17 +44,18 @@ final class WebSocketState: Sendable {
     let connections = Mutex([UInt64: WSConnection]())
     let nextID = Atomic<UInt64>(1)
     let channelSize: Int
-    let maxFrameSize: Int
+    /// The largest incoming message, all its frames together (MAX_BUF_IN, or 1 MiB).
+    let maxMessageSize: Int
     let logger = Logger(label: "WS")
     /// The media workers; set once at startup, before the listener accepts connections.
     let workers = Mutex<[MediaWorker]>([])
     /// Which worker owns each live channel (assigned at the first join, least loaded first).
     private let assignment = Mutex<[String: Int]>([:])
 
-    init(api: ServerState, channelSize: Int, maxFrameSize: Int) {
+    init(api: ServerState, channelSize: Int, maxMessageSize: Int) {
         self.api = api
         self.channelSize = channelSize
-        self.maxFrameSize = maxFrameSize
+        self.maxMessageSize = maxMessageSize
     }
 
     func register(_ channel: any Channel) -> WSConnection {
@@ -118,7 +119,6 @@ final class WSSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var connection: WSConnection?
     private var authenticated = false
     private var authTimer: Scheduled<Void>?
-    private var fragments: ByteBuffer?
     /// The worker of the channel this connection joined.
     private var worker: MediaWorker?
 
@@ -149,12 +149,13 @@ final class WSSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         case .ping:
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
             return
-        case .text, .continuation:
-            var data = frame.unmaskedData
-            if frame.opcode == .text { fragments = data } else { fragments?.writeBuffer(&data) }
-            guard frame.fin, let whole = fragments else { return }
-            fragments = nil
-            handleMessage(Array(whole.readableBytesView), connection: connection)
+        case .text:
+            // Whole messages: NIOWebSocketFrameAggregator joined the fragments, within the size limit.
+            guard let text = String(validating: frame.unmaskedData.readableBytesView, as: UTF8.self) else {
+                state.logger.warning("connection \(connection.id): text message that is not UTF-8, closing with 1007")
+                return connection.close(.invalidPayload)
+            }
+            handleMessage(Array(text.utf8), connection: connection)
         default:
             return   // binary frames are not part of the protocol
         }
@@ -194,22 +195,79 @@ final class WSSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        state.logger.warning("connection \(connection?.id ?? 0): \(error)")
-        connection?.close(.error)
+        let code = Self.closeCode(for: error)
+        state.logger.warning("connection \(connection?.id ?? 0): \(error), closing with \(code.rawValue)")
+        connection?.close(code)
+    }
+
+    /// The close code for what broke a connection: RFC 6455 says 1009 for a message too big and 1002 for a protocol
+    /// violation; anything else is a server-side error (1011).
+    static func closeCode(for error: any Error) -> WSCloseCode {
+        switch error {
+        case NIOWebSocketError.invalidFrameLength: .messageTooBig
+        case is NIOWebSocketError: .protocolError
+        case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge, NIOWebSocketFrameAggregator.Error.tooManyFragments: .messageTooBig
+        case is NIOWebSocketFrameAggregator.Error, is WebSocketFrameValidator.Violation: .protocolError
+        default: .error
+        }
     }
 }
 
 extension HTTPServer {
-    /// The WebSocket upgrader for any path on the HTTP port (spec §3.1), with frames limited to
-    /// MAX_BUF_IN bytes.
+    /// The WebSocket upgrader for GET on any path (docs/protocol.md §3.1): frames are checked against RFC 6455
+    /// (``WebSocketFrameValidator``) and joined into messages by NIO's `NIOWebSocketFrameAggregator`, each message —
+    /// and so each frame — at most ``WebSocketState/maxMessageSize`` bytes, before or after authentication.
     static func webSocketUpgrader(state: WebSocketState) -> NIOWebSocketServerUpgrader {
         NIOWebSocketServerUpgrader(
-            maxFrameSize: state.maxFrameSize,
-            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
+            maxFrameSize: state.maxMessageSize,
+            automaticErrorHandling: false,   // WSSessionHandler closes with the right code (1002 / 1009)
+            shouldUpgrade: { channel, head in
+                // Node's ws refuses an upgrade that is not a GET (405): the request goes on to the HTTP handler.
+                channel.eventLoop.makeSucceededFuture(head.method == .GET ? HTTPHeaders() : nil)
+            },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(WSSessionHandler(state: state))
+                    try channel.pipeline.syncOperations.addHandlers([
+                        WebSocketFrameValidator(),
+                        NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 1_024,
+                                                    maxAccumulatedFrameSize: state.maxMessageSize),
+                        WSSessionHandler(state: state),
+                    ])
                 }
             })
+    }
+}
+
+/// The RFC 6455 rules NIO's frame decoder leaves to the application (§5.1–§5.5): a client's frames are masked, no
+/// extension was negotiated (RSV bits clear), opcodes are defined ones, control frames are whole and short. A frame
+/// that breaks one is an error (the session handler closes with 1002); the aggregator after it checks fragmentation.
+final class WebSocketFrameValidator: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias InboundOut = WebSocketFrame
+
+    enum Violation: Error, Hashable {
+        case unmasked, reservedBits, reservedOpcode, fragmentedControlFrame, controlFrameTooLong
+    }
+
+    static let definedOpcodes: [WebSocketOpcode] = [.continuation, .text, .binary, .connectionClose, .ping, .pong]
+
+    private var failed = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        let frame = unwrapInboundIn(data)
+        let violation: Violation? =
+            if frame.maskKey == nil { .unmasked }
+            else if frame.rsv1 || frame.rsv2 || frame.rsv3 { .reservedBits }
+            else if !Self.definedOpcodes.contains(frame.opcode) { .reservedOpcode }
+            else if frame.opcode.isControlOpcode && !frame.fin { .fragmentedControlFrame }
+            else if frame.opcode.isControlOpcode && frame.length > 125 { .controlFrameTooLong }
+            else { nil }
+        if let violation {
+            failed = true
+            context.fireErrorCaught(violation)
+            return
+        }
+        context.fireChannelRead(data)
     }
 }

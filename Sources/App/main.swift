@@ -61,9 +61,8 @@ let webSocket: WebSocketState
 do {
     Logger(label: "AUTH").info("auth key set")
     Logger(label: "HTTP").info("starting...")
-    // MAX_BUF_IN bounds incoming WebSocket frames when set; 0 (the default) means 1 MiB.
-    webSocket = WebSocketState(api: state, channelSize: configuration.channelSize,
-                                   maxFrameSize: configuration.maxBufIn > 0 ? configuration.maxBufIn : 1 << 20)
+    // MAX_BUF_IN bounds incoming WebSocket messages (all their frames together) when set; 0 (the default) means 1 MiB.
+    webSocket = WebSocketState(api: state, channelSize: configuration.channelSize, maxMessageSize: configuration.webSocketMessageLimit)
     state.kickHandler.withLock { $0 = { [webSocket] kicks in webSocket.kick(kicks) } }
     state.channelClosedHandler.withLock { $0 = { [webSocket] uuid in webSocket.channelClosed(uuid) } }
     // One DTLS certificate for the whole server (mediasoup: one per worker process), its fingerprints
@@ -96,7 +95,7 @@ do {
     }
     webSocket.workers.withLock { [workers] in $0 = workers }
     listener = try HTTPServer.start(host: configuration.httpInterface, port: configuration.port,
-                                    state: state, webSocket: webSocket, group: group)
+                                    state: state, webSocket: webSocket, timeouts: configuration.httpTimeouts, group: group)
     Logger(label: "HTTP").info("http listening at \(configuration.httpInterface):\(configuration.port)")
 } catch {
     serverLogger.error("failed to start: \(error)")

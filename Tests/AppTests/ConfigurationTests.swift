@@ -28,6 +28,16 @@ private func config(_ extra: [String: String], cpus: Int = 8) throws(Configurati
         #expect(c.logLevel == .error)
         #expect(c.logTimestamp == true)
         #expect(c.logColor == nil)
+        // Node's http server timers (headersTimeout, keepAliveTimeout, requestTimeout), as odoo/sfu has them.
+        #expect(c.httpTimeouts == HTTPTimeouts(headers: .seconds(60), keepAlive: .seconds(5), request: .seconds(300)))
+        #expect(c.webSocketMessageLimit == 1 << 20)
+    }
+
+    @Test func httpTimeoutsAndTheWebSocketLimitCanBeSet() throws {
+        let c = try config(["HTTP_HEADERS_TIMEOUT": "2", "HTTP_KEEPALIVE_TIMEOUT": "1", "HTTP_REQUEST_TIMEOUT": "30", "MAX_BUF_IN": "4096"])
+        #expect(c.httpTimeouts == HTTPTimeouts(headers: .seconds(2), keepAlive: .seconds(1), request: .seconds(30)))
+        #expect(c.webSocketMessageLimit == 4096)
+        #expect(throws: ConfigurationError.self) { try config(["HTTP_HEADERS_TIMEOUT": "-3"]) }
     }
 
     @Test(arguments: [

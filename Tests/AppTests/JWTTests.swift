@@ -174,10 +174,21 @@ private let now: Int64 = 1_764_000_000
         #expect(throws: JWTError.invalidFormat) { try verifier.verify("\(header).\(payload).\(mac.split(separator: ".")[2])", now: now) }
     }
 
-    @Test func constantTimeEqual() {
-        #expect(JWTVerifier.constantTimeEqual([1, 2, 3], [1, 2, 3]))
-        #expect(!JWTVerifier.constantTimeEqual([1, 2, 3], [1, 2, 4]))
-        #expect(!JWTVerifier.constantTimeEqual([1, 2, 3], [1, 2]))
-        #expect(JWTVerifier.constantTimeEqual([], []))
+    /// The MAC is compared by swift-crypto (constant time): one bit off in any byte, one byte short or one byte
+    /// more is refused, the exact MAC accepted.
+    @Test(arguments: [-1, 0, 15, 31, 32])
+    func macsThatDifferAnywhereAreRefused(_ change: Int) throws {
+        let token = JWTSigner.sign(claimsJSON: #"{"a":1}"#, headerJSON: #"{"alg":"HS256"}"#, keyBytes: keyBytes)
+        let parts = token.split(separator: ".")
+        var mac = NodeBase64.decode(utf8: parts[2].utf8)
+        #expect(mac.count == 32)
+        #expect((try? verifier.verify(token, now: now)) != nil)
+        switch change {
+        case -1: mac.removeLast()
+        case 32: mac.append(0)
+        default: mac[change] ^= 0x01
+        }
+        let altered = "\(parts[0]).\(parts[1]).\(JWTSigner.base64(mac, urlSafe: true, padded: false))"
+        #expect(throws: JWTError.invalidSignature) { try verifier.verify(altered, now: now) }
     }
 }
