@@ -82,7 +82,7 @@ let package = Package(
 
         // Test support: Captures/ locator, golden-file loader, hex helpers.
         .target(name: "RTCTestSupport", dependencies: ["RTCBase", "PacketCapture", nioCore]),
-        .target(name: "SFUTestSupport", dependencies: ["SFU", "ICE", "STUN", "DTLS", "SRTP", "RTP", "RTCP", "RTCBase", nioCore]),
+        .target(name: "SFUTestSupport", dependencies: ["SFU", "ICE", "STUN", "DTLS", "SRTP", "RTP", "RTCP", "RTCBase", "RTCTestSupport", nioCore]),
 
         .testTarget(name: "RTCBaseTests", dependencies: ["RTCBase", "RTCTestSupport"]),
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "RTCTestSupport"], exclude: ["Fixtures"]),

@@ -92,8 +92,8 @@ public final class WebRtcTransport: SansIO {
         self.dtlsContext = dtlsContext
     }
 
-    /// A transport already connected in `dtlsRole` (tests and probes that know the peer up front).
-    public convenience init(iceCredentials: ICECredentials, dtlsContext: DTLSContext, dtlsRole: DTLSRole,
+    /// A transport already connected in `dtlsRole` (tests and the transport probe, which know the peer up front).
+    package convenience init(iceCredentials: ICECredentials, dtlsContext: DTLSContext, dtlsRole: DTLSRole,
                             remoteFingerprints: [DTLSFingerprint], now: Duration) throws(DTLSError) {
         self.init(iceCredentials: iceCredentials, dtlsContext: dtlsContext)
         try startDTLS(role: dtlsRole, fingerprints: remoteFingerprints, now: now)

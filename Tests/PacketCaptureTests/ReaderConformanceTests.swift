@@ -94,7 +94,7 @@ import Testing
     }
 
     @Test func randomBytesNeverTrap() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64.announced("ReaderConformanceTests.randomBytesNeverTrap")
         for link in [LinkType.ethernet, .linuxSLL, .linuxSLL2, .null, .loop, .raw, .rawDLT, .ipv4, .ipv6] {
             for _ in 0..<300 {
                 let n = Int.random(in: 0..<120, using: &rng)

@@ -1,5 +1,6 @@
 import NIOCore
 import RTCBase
+import RTCTestSupport
 import SRTP
 import Testing
 
@@ -7,19 +8,7 @@ import Testing
 /// and each must take the other's — across CSRCs, header extensions, padding, every payload size up to a full
 /// datagram, the sequence-number wrap (rollover counter), several SSRCs and repeated indices.
 @Suite struct BackendEquivalenceTests {
-    /// SplitMix64 (the seed is printed so that a failure can be replayed).
-    struct Random: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func rtp(seq: UInt16, ssrc: UInt32, using g: inout Random) -> ByteBuffer {
+    static func rtp(seq: UInt16, ssrc: UInt32, using g: inout SplitMix64) -> ByteBuffer {
         var b = ByteBuffer()
         let csrcs = Int.random(in: 0...2, using: &g), ext = Bool.random(using: &g), padding = Int.random(in: 0...3, using: &g) == 0
         b.writeInteger(UInt8(0x80 | (padding ? 0x20 : 0) | (ext ? 0x10 : 0) | UInt8(csrcs)))
@@ -38,7 +27,7 @@ import Testing
         return b
     }
 
-    static func rtcp(ssrc: UInt32, using g: inout Random) -> ByteBuffer {
+    static func rtcp(ssrc: UInt32, using g: inout SplitMix64) -> ByteBuffer {
         var b = ByteBuffer()
         let words = Int.random(in: 1...40, using: &g)
         b.writeBytes([0x81, 0xC9]); b.writeInteger(UInt16(words)); b.writeInteger(ssrc)
@@ -48,9 +37,7 @@ import Testing
 
     @Test(arguments: SRTPProfile.allCases)
     func bothBackendsProduceAndAcceptTheSameBytes(_ profile: SRTPProfile) throws {
-        let seed = UInt64.random(in: 0...UInt64.max)
-        print("BackendEquivalenceTests: \(profile) seed \(seed)")
-        var g = Random(state: seed)
+        var g = SplitMix64.announced("BackendEquivalenceTests \(profile)")
         let material = SRTPKeyingMaterial(profile: profile, key: (0..<profile.keyLength).map { _ in .random(in: 0...255, using: &g) },
                                           salt: (0..<profile.saltLength).map { _ in .random(in: 0...255, using: &g) })
         let sessions = try SRTPSession.Backend.allCases.map { backend in

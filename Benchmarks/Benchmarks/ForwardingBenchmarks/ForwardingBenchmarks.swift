@@ -60,12 +60,12 @@ let benchmarks: @Sendable () -> Void = {
         f.resume(now: .zero)
         var input = chromePacket(key: true)
         var now = Duration.zero
-        _ = f.forward(input, layer: 0, isKeyFrame: true, now: now)
+        var twcc: UInt16 = 0
+        _ = f.forward(input, layer: 0, isKeyFrame: true, now: now, transportSequence: &twcc)
         input = chromePacket(key: false)
         var seq: UInt16 = 1000
         var ts: UInt32 = 90_000
         var pid: UInt16 = 1
-        var twcc: UInt16 = 0
         for _ in benchmark.scaledIterations {
             seq &+= 1; ts &+= 3000; pid = (pid + 1) & 0x7FFF; now += .milliseconds(1)
             input.sequenceNumber = RTPSequenceNumber(seq)
@@ -81,12 +81,13 @@ let benchmarks: @Sendable () -> Void = {
                                                        headerExtensions: rewriter, payloadFormat: .vp8, layerCount: 3,
                                                        waitsForKeyFrame: true))
         f.resume(now: .zero)
-        _ = f.forward(chromePacket(key: true), layer: 0, isKeyFrame: true, now: .zero)
+        var twcc: UInt16 = 0
+        _ = f.forward(chromePacket(key: true), layer: 0, isKeyFrame: true, now: .zero, transportSequence: &twcc)
         let other = chromePacket(key: false)
         var now = Duration.zero
         for _ in benchmark.scaledIterations {
             now += .microseconds(100)
-            blackHole(f.forward(other, layer: 1, isKeyFrame: false, now: now))
+            blackHole(f.forward(other, layer: 1, isKeyFrame: false, now: now, transportSequence: &twcc))
         }
         while f.pollOutput() != nil {}
     }

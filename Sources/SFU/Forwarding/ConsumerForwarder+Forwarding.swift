@@ -57,9 +57,8 @@ extension ConsumerForwarder {
         return (out, record)
     }
 
-    /// ``forward(_:layer:isKeyFrame:now:transportSequence:)`` for a consumer whose transport-wide numbering
-    /// nobody else shares (tests, benchmarks): the numbers start at 0 on each call.
-    public mutating func forward(_ packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration) -> (packet: RTPPacket, record: ForwardRecord)? {
+    /// ``forward(_:layer:isKeyFrame:now:transportSequence:)`` with a throwaway transport-wide counter (tests).
+    package mutating func forward(_ packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration) -> (packet: RTPPacket, record: ForwardRecord)? {
         var unshared: UInt16 = 0
         return forward(packet, layer: layer, isKeyFrame: isKeyFrame, now: now, transportSequence: &unshared)
     }
