@@ -245,7 +245,7 @@ enum PlaintextTapScope: String, Sendable {
 }
 
 extension Configuration {
-    /// `producerOptionsByKind` of INIT_TRANSPORTS (odoo/sfu `config.rtc.producerOptionsByKind`, spec §5.2):
+    /// `producerOptionsByKind` of INIT_TRANSPORTS (odoo/sfu `config.rtc.producerOptionsByKind`, docs/protocol.md §5.2):
     /// three simulcast encodings at /4, /2, ×1 of MAX_VIDEO_BITRATE, and twice it as the Google max bitrate.
     var producerOptionsByKind: JSONValue {
         let base: [String: JSONValue] = ["stopTracks": false, "disableTrackOnPause": false, "zeroRtpOnPause": true]

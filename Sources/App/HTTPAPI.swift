@@ -46,7 +46,7 @@ struct APIResponse: Equatable, Sendable {
     var bodyString: String { String(decoding: body, as: UTF8.self) }
 }
 
-/// Request info of odoo/sfu `extractRequestInfo` (spec §1.1).
+/// Request info of odoo/sfu `extractRequestInfo` (docs/protocol.md §1.1).
 struct RequestInfo: Equatable, Sendable {
     var remoteAddress: String
     var `protocol`: String
@@ -55,7 +55,7 @@ struct RequestInfo: Equatable, Sendable {
     var query: String
 }
 
-/// The HTTP routes of spec §1 as a plain request-in/response-out type; NIO is only the edge around it.
+/// The HTTP routes of docs/protocol.md §1 as a plain request-in/response-out type; NIO is only the edge around it.
 struct HTTPAPI: Sendable {
     /// Log lines the edge should emit (level, message), so routing stays free of I/O.
     enum LogEvent: Equatable, Sendable {

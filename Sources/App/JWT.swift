@@ -1,6 +1,6 @@
 import Crypto
 
-/// Why a JSON Web Token was rejected (spec §2.1). Every case is an authentication failure.
+/// Why a JSON Web Token was rejected (docs/protocol.md §2.1). Every case is an authentication failure.
 enum JWTError: Error, Equatable, Sendable {
     /// Not exactly three `.`-separated segments, or header/claims not JSON after lenient base64 decoding.
     case invalidFormat
@@ -16,7 +16,7 @@ enum JWTError: Error, Equatable, Sendable {
     case issuedInFuture
 }
 
-/// HS256 JSON Web Token verification with odoo/sfu's exact semantics (spec §2.1–§2.2).
+/// HS256 JSON Web Token verification with odoo/sfu's exact semantics (docs/protocol.md §2.1–§2.2).
 struct JWTVerifier: Sendable {
     /// The HMAC key bytes.
     let key: SymmetricKey

@@ -1,4 +1,4 @@
-/// Base64 decoding with Node.js `Buffer.from(string, "base64")` semantics (spec §2.2).
+/// Base64 decoding with Node.js `Buffer.from(string, "base64")` semantics (docs/protocol.md §2.2).
 ///
 /// - Both alphabets, mixed freely: `+`/`-` = 62, `/`/`_` = 63.
 /// - Any other character outside the alphabet (whitespace, punctuation, non-ASCII) is skipped.

@@ -1,6 +1,6 @@
 import SFU
 
-// JSON bridge for the ORTC value types (spec §6.1, §6.2, §6.5, §6.6, §6.8): parsing follows mediasoup's
+// JSON bridge for the ORTC value types (docs/protocol.md §6.1, §6.2, §6.5, §6.6, §6.8): parsing follows mediasoup's
 // validateRtpCapabilities / validateRtpParameters (type checks, defaults), output uses mediasoup-client's
 // field names and keeps value types (numbers stay numbers, profile-level-id stays a string).
 

@@ -1,4 +1,4 @@
-/// WebSocket close codes of the Odoo SFU protocol (spec §3.3).
+/// WebSocket close codes of the Odoo SFU protocol (docs/protocol.md §3.3).
 enum WSCloseCode: UInt16, Error, Sendable {
     /// Session closed cleanly, server shutdown: the browser reconnects.
     case clean = 1000
@@ -23,7 +23,7 @@ enum WSCloseCode: UInt16, Error, Sendable {
     case channelFull = 4109
 }
 
-/// The authentication step of the WebSocket handshake (spec §3.2, odoo/sfu `ws.ts connect`), as a pure
+/// The authentication step of the WebSocket handshake (docs/protocol.md §3.2, odoo/sfu `ws.ts connect`), as a pure
 /// decision over the first frame. Joining, the `""` ack and the session itself belong to the session layer.
 enum WSHandshake {
     /// A successful authentication: which channel to join, as which session.

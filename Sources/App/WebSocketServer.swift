@@ -109,7 +109,7 @@ final class WebSocketState: Sendable {
     }
 }
 
-/// A WebSocket connection's protocol (spec §3.2): a 10 s authentication timer, the first text frame as
+/// A WebSocket connection's protocol (docs/protocol.md §3.2): a 10 s authentication timer, the first text frame as
 /// credentials, the `""` acknowledgement, the join, then bus frames to the session hub.
 final class WSSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = WebSocketFrame

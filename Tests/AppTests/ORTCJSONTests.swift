@@ -2,7 +2,7 @@
 import SFU
 import Testing
 
-/// The JSON examples of spec §6.1, §6.2, §6.5 and §6.6, verbatim (the "…same five…" elisions expanded).
+/// The JSON examples of docs/protocol.md §6.1, §6.2, §6.5 and §6.6, verbatim (the "…same five…" elisions expanded).
 enum SpecJSON {
     static let videoFeedback = """
         [ { "type": "nack", "parameter": "" }, { "type": "nack", "parameter": "pli" },

@@ -5,7 +5,7 @@ import SFU
 import SFUTestSupport
 import Testing
 
-/// The connect flow of spec §5.1 through the hub, in virtual time: INIT_TRANSPORTS, CONNECT_*,
+/// The connect flow of docs/protocol.md §5.1 through the hub, in virtual time: INIT_TRANSPORTS, CONNECT_*,
 /// INIT_PRODUCER, INIT_CONSUMER, pause/resume, PING and the timers.
 @Suite struct SessionHubMediaTests {
     static let chromeCapabilities = #"""

@@ -1,4 +1,4 @@
-"""The connect flow of spec §5.1 against the real `sfu` process: INIT_TRANSPORTS (router capabilities §6.1,
+"""The connect flow of docs/protocol.md §5.1 against the real `sfu` process: INIT_TRANSPORTS (router capabilities §6.1,
 transport configs §6.3), CONNECT_*, INIT_PRODUCER, INIT_CONSUMER (§6.6), pause/resume messages, stats, the
 connection timeout, and ICE on the worker's shared UDP port (aioice's STUN codec as the independent peer)."""
 import json

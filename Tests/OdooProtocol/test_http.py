@@ -1,4 +1,4 @@
-"""Protocol tests of the HTTP API (spec §1, §2) against the real `sfu` process.
+"""Protocol tests of the HTTP API (docs/protocol.md §1, §2) against the real `sfu` process.
 
 The client is independent of the Swift code: requests + http.client for HTTP, PyJWT and a re-implementation of
 Odoo's own signing (odoo addons/mail/tools/jwt.py algorithm) for tokens.

@@ -1,5 +1,5 @@
-"""ICE-TCP (RFC 6544, passive) on each worker's TCP port: the tcp candidate of INIT_TRANSPORTS (spec §6.3),
-STUN Binding over RFC 4571 framing (2-byte big-endian length, spec §7.1) with aioice's STUN codec as the
+"""ICE-TCP (RFC 6544, passive) on each worker's TCP port: the tcp candidate of INIT_TRANSPORTS (docs/protocol.md §6.3),
+STUN Binding over RFC 4571 framing (2-byte big-endian length, docs/protocol.md §7.1) with aioice's STUN codec as the
 independent peer, and the bounds: garbage, broken framing or nothing valid within 10 s closes that connection
 only."""
 import socket

@@ -1,4 +1,4 @@
-"""WebSocket handshake, close codes and bus (spec §3–§5.11) against the real `sfu` process, with the
+"""WebSocket handshake, close codes and bus (docs/protocol.md §3–§5.11) against the real `sfu` process, with the
 `websockets` client. Channels are created with webRTC=false (media transports come with a later issue)."""
 import json
 import time
@@ -36,7 +36,7 @@ _pending = {}
 
 
 def recv_bus(ws):
-    """The next bus payload, as a one-element list: the server batches some messages (spec §4.3), so
+    """The next bus payload, as a one-element list: the server batches some messages (docs/protocol.md §4.3), so
     one frame may carry several payloads; they are handed out one at a time, in order."""
     queue = _pending.setdefault(id(ws), [])
     while not queue:
@@ -89,7 +89,7 @@ def test_full_channel_is_4109(tmp_path):
     try:
         uuid = channel_uuid(server)
         first = join(server, uuid, 1)
-        second = join(server, uuid, 2)   # acknowledged, then refused (spec §3.2 step 5)
+        second = join(server, uuid, 2)   # acknowledged, then refused (docs/protocol.md §3.2 step 5)
         assert close_code(second) == 4109
         first.close()
     finally:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """An Odoo SFU call participant on aiortc 1.16 + websockets: a script speaking the Odoo protocol
-(/work/shared/spec/odoo-sfu-protocol.md §3–§6) where a browser would run odoo_sfu.js.
+(docs/protocol.md §3–§6) where a browser would run odoo_sfu.js.
 
   aiortc_participant.py --url ws://127.0.0.1:PORT --channel UUID (--jwt TOKEN | --session-id N [--auth-key B64])
                         [--seconds S] [--no-audio] [--no-video]        (inside netns.sh: loopback only)

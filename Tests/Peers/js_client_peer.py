@@ -4,7 +4,7 @@
   js_client_peer.py        (run inside a loopback-only namespace; see netns.sh)
 
 A small WebSocket server on 127.0.0.1 plays the other end of the bus: path "/bus" is a bus peer for the unit
-checks, "/sfu" a scripted fake SFU (ack, INIT_TRANSPORTS with the spec's example data, PING, INIT_CONSUMER,
+checks, "/sfu" a scripted fake SFU (ack, INIT_TRANSPORTS with docs/protocol.md's example data, PING, INIT_CONSUMER,
 S_INFO_CHANGE, BROADCAST, answers CONNECT_*/INIT_PRODUCER, SESSION_LEAVE and close 4108 once the client
 broadcasts; "/call" is the same for call.html), "/reject" closes with 4106 after the credentials, "/flaky" with
 1011 after the ack the first time. Prints {"page": {...}, "server": {...}} as JSON.

@@ -1,4 +1,4 @@
-"""Our JavaScript SFU client (client/sfu-client.js) in real headless Chromium, without an SFU: the spec's example
+"""Our JavaScript SFU client (client/sfu-client.js) in real headless Chromium, without an SFU: docs/protocol.md's example
 router capabilities, transport config and consumers (client/spec-fixtures.json) drive Device, SendTransport and
 RecvTransport, and a Python WebSocket server plays the bus peer and a scripted fake SFU (js_client_peer.py).
 

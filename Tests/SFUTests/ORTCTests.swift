@@ -1,7 +1,7 @@
 import SFU
 import Testing
 
-/// Golden values of spec §6.1 (router capabilities built from odoo/sfu's default codec names).
+/// Golden values of docs/protocol.md §6.1 (router capabilities built from odoo/sfu's default codec names).
 enum ORTCGolden {
     static let videoFeedback = [
         RTCPFeedback(type: "nack"), RTCPFeedback(type: "nack", parameter: "pli"), RTCPFeedback(type: "ccm", parameter: "fir"),
@@ -148,7 +148,7 @@ enum ORTCGolden {
     }
 }
 
-/// Golden values of spec §6.2 (Chrome's reply), §6.5 (producers) and §6.6 (consumers), built by hand.
+/// Golden values of docs/protocol.md §6.2 (Chrome's reply), §6.5 (producers) and §6.6 (consumers), built by hand.
 enum ORTCSpecExamples {
     static let chromeVideoFeedback = [
         RTCPFeedback(type: "goog-remb"), RTCPFeedback(type: "transport-cc"), RTCPFeedback(type: "ccm", parameter: "fir"),

@@ -1,6 +1,6 @@
 /// Chooses which simulcast layer (spatial layer = index in the producer's `encodings`, 0 = lowest) a
 /// consumer should receive, from what arrives of each layer and the consumer's bitrate budget (protocol
-/// spec §7.7).
+/// docs/protocol.md §7.7).
 ///
 /// Each layer is fed with ``observe(layer:bytes:now:)``. A layer is *alive* while packets keep coming
 /// (no silence longer than ``inactivityTimeout``) and *settled* once alive for ``minimumActiveTime``

@@ -1,4 +1,4 @@
-// Producer → router mapping, consumable parameters and consumer parameters (spec §6.5–§6.7),
+// Producer → router mapping, consumable parameters and consumer parameters (docs/protocol.md §6.5–§6.7),
 // following mediasoup's getProducerRtpParametersMapping / getConsumableRtpParameters / canConsume /
 // getConsumerRtpParameters.
 
@@ -179,7 +179,7 @@ extension ORTC {
         guard let first = codecs.first, !first.isRTX else { throw .noCompatibleMediaCodecs }
 
         // mediasoup compares (id, uri) only; the kind is compared too so that an extension the remote
-        // declares for the other kind only (e.g. Chrome's video-only playout-delay) stays off (spec §6.6
+        // declares for the other kind only (e.g. Chrome's video-only playout-delay) stays off (docs/protocol.md §6.6
         // audio example).
         let extensions = consumable.headerExtensions.filter { ext in
             caps.headerExtensions.contains { $0.kind == kind && $0.preferredID == ext.id && $0.uri == ext.uri }

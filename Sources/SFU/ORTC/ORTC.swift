@@ -1,4 +1,4 @@
-// mediasoup's ORTC rules (node/src/ortc.ts semantics, spec §6.1–§6.8): router capabilities, validation,
+// mediasoup's ORTC rules (node/src/ortc.ts semantics, docs/protocol.md §6.1–§6.8): router capabilities, validation,
 // producer → router mapping, consumable parameters, canConsume and consumer parameters.
 // Pure functions over the value types of ORTCTypes.swift; randomness (SSRCs, CNAME fallback) is injected.
 
@@ -88,7 +88,7 @@ public enum ORTC {
     }
 
     /// The header extensions the router publishes: a subset of mediasoup's list (only what the forwarding
-    /// path handles, spec §6.1 notes / §7.5), with mediasoup's ids and directions, in mediasoup's order.
+    /// path handles, docs/protocol.md §6.1 notes / §7.5), with mediasoup's ids and directions, in mediasoup's order.
     public static let routerHeaderExtensions: [RTPHeaderExtensionCapability] = [
         .init(kind: .audio, uri: URI.mid, preferredID: 1),
         .init(kind: .video, uri: URI.mid, preferredID: 1),

@@ -1,5 +1,5 @@
 // Value types of mediasoup's ORTC model (RTP capabilities and RTP parameters), as the Odoo SFU
-// protocol carries them (spec §6.1–§6.8). Plain data, no I/O; the App layer converts them from/to JSON.
+// protocol carries them (docs/protocol.md §6.1–§6.8). Plain data, no I/O; the App layer converts them from/to JSON.
 
 /// The media kind of a codec, header extension, producer or consumer.
 public enum MediaKind: String, Hashable, Sendable, CaseIterable {
@@ -264,7 +264,7 @@ public struct RTPParameters: Hashable, Sendable {
     }
 }
 
-/// How a producer's encodings are organised (spec §6.5 step 6).
+/// How a producer's encodings are organised (docs/protocol.md §6.5 step 6).
 public enum ProducerType: String, Hashable, Sendable {
     /// One encoding, at most one spatial layer.
     case simple
@@ -345,7 +345,7 @@ public struct RTPParametersMapping: Hashable, Sendable {
     }
 }
 
-/// The RTCP CNAME of a transport's producers (spec §6.5 step 2): the first producer fixes it — its own
+/// The RTCP CNAME of a transport's producers (docs/protocol.md §6.5 step 2): the first producer fixes it — its own
 /// non-empty `rtcp.cname`, else the injected fallback (mediasoup: 8 random characters) — and every producer
 /// of the transport is then overridden with it.
 public struct ProducerCNAME: Hashable, Sendable {

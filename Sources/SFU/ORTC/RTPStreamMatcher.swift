@@ -3,7 +3,7 @@ import RTCBase
 import RTP
 
 /// Identifies which encoding (simulcast layer) of a producer an incoming RTP packet belongs to, and
-/// whether it is media or RTX (spec §7.5 rule 1, mediasoup `Producer::GetRtpStream`).
+/// whether it is media or RTX (docs/protocol.md §7.5 rule 1, mediasoup `Producer::GetRtpStream`).
 ///
 /// Order of the checks for a packet whose payload type is one of the producer's:
 /// 1. a known SSRC (announced in `encodings[].ssrc` / `rtx.ssrc`, or latched earlier);

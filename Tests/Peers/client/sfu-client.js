@@ -1,6 +1,6 @@
 // A small client for the Odoo SFU protocol (Bus + SfuClient) with its own WebRTC glue (Device, SendTransport,
 // RecvTransport) playing the part mediasoup-client plays in Odoo's odoo_sfu.js bundle. Plain ES2020 module, no
-// dependencies. The wire contract is /work/shared/spec/odoo-sfu-protocol.md (§ numbers below refer to it).
+// dependencies. The wire contract is docs/protocol.md (§ numbers below refer to it).
 
 // ----------------------------------------------------------------------------------------------------------------
 // Bus (§4): JSON arrays of {message, needResponse, responseTo} over a WebSocket.
@@ -495,7 +495,7 @@ export class SendTransport extends Transport {
   constructor(device, config, options = {}) {
     super(device, config, options);
     this.onProduce = options.onProduce;   // async ({kind, rtpParameters, appData}) => {id}
-    // Simulcast RIDs are r<firstRid>, r<firstRid+1>…: r1,r2,r3 by default (spec §6.5); mediasoup-client's
+    // Simulcast RIDs are r<firstRid>, r<firstRid+1>…: r1,r2,r3 by default (docs/protocol.md §6.5); mediasoup-client's
     // handlers number them from r0.
     this.firstRid = options.firstRid ?? 1;
     this._answers = new Map();            // mid -> {codecs, headerExtensions, codecOptions}

@@ -68,7 +68,7 @@ enum TestPackets {
     }
 }
 
-/// Chrome-like producer and router-like consumer extension ids (protocol spec §6.5, §6.6).
+/// Chrome-like producer and router-like consumer extension ids (docs/protocol.md §6.5, §6.6).
 enum TestExtensions {
     static let producerVideo: [(uri: String, id: UInt8)] = [
         ("urn:ietf:params:rtp-hdrext:sdes:mid", 4),
