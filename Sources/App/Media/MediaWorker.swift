@@ -48,6 +48,8 @@ final class MediaWorker: @unchecked Sendable {
                              clock: NTPClock(unixTimeAtOrigin: .nanoseconds(Int64(Date().timeIntervalSince1970 * 1e9))),
                              random: SystemRandomNumberGenerator())
         executor = MediaCommandExecutor(router: router, logger: logger) { [hooks] channel in hooks.taps(channel: channel) }
+        // Refused datagrams are counted either way; as events (and debug log lines) only when debug logging is on.
+        router.reportsDrops = logger.logLevel <= .debug
         hub = SessionHub()
     }
 
@@ -115,12 +117,12 @@ final class MediaWorker: @unchecked Sendable {
                                                  screenCount: sessions.count { $0.infoIsOn("isScreenSharingOn") })
         }
         let now = self.now
-        for (name, producer) in executor.producers where stats[producer.channel] != nil {
+        for (name, producer) in executor.producers {
             let bps = executor.producer(name).map { router.producerFirstStreamBitrate($0, now: now) } ?? 0
             switch producer.type {
-            case .audio: stats[producer.channel]!.audioBitrate += bps
-            case .camera: stats[producer.channel]!.cameraBitrate += bps
-            case .screen: stats[producer.channel]!.screenBitrate += bps
+            case .audio: stats[producer.channel]?.audioBitrate += bps
+            case .camera: stats[producer.channel]?.cameraBitrate += bps
+            case .screen: stats[producer.channel]?.screenBitrate += bps
             }
         }
         return stats

@@ -55,8 +55,9 @@ struct SessionDirectory {
     /// Changes the session of `connection` in place.
     @discardableResult
     mutating func update<R>(_ connection: ConnectionID, _ body: (inout Session) -> R) throws(SessionError) -> R {
-        guard sessions[connection] != nil else { throw .unknownSession(connection: connection) }
-        return body(&sessions[connection]!)
+        guard var session = sessions.removeValue(forKey: connection) else { throw .unknownSession(connection: connection) }
+        defer { sessions[connection] = session }
+        return body(&session)
     }
 
     /// Adds a session at the end of its channel's join order.
