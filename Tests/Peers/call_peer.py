@@ -319,10 +319,14 @@ def main():
         except Exception:
             pass
     finally:
+        # While the call is still up: SIGIO makes every worker log how late its deadline timer has been firing.
+        server.process.send_signal(signal.SIGIO)
+        time.sleep(0.5)
         for p in participants:
             p.close()
         log = server.stop()
         result["serverErrors"] = [line for line in log.splitlines() if "ERROR" in line or "WARN" in line][:40]
+        result["timerLateness"] = [line.split("] - ", 1)[-1] for line in log.splitlines() if "timer lateness" in line]
     print(json.dumps(result))
 
 

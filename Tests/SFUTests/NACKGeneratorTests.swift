@@ -87,6 +87,12 @@ import Testing
         Scenario(name: "no clearing on key frames when disabled", configure: { $0.clearOnKeyFrame = false }, steps: [
             .rx(1, ms: 0), .rx(3, ms: 0), .rx(6, ms: 0, key: true), .missing([2, 4, 5]),
         ]),
+        // Found when the worker's timer began to follow deadlines exactly: the deadline cached for a gap that was
+        // later repaired without a timeout was kept, and a new gap seconds later reported it — a time long past.
+        Scenario(name: "a new gap after every earlier one was repaired is due from its own arrival", steps: [
+            .rx(1, ms: 0), .rx(3, ms: 0), .deadline(0), .rx(2, ms: 10), .missing([]), .deadline(nil),
+            .rx(4, ms: 5_000), .rx(6, ms: 5_000), .deadline(5_000), .timeout(ms: 5_000, expect: [5]),
+        ]),
         Scenario(name: "RTX packet newer than the gap is not requested", steps: [
             .rx(5, ms: 0), .rx(7, ms: 1, rtx: true), .missing([]), .rx(8, ms: 2), .missing([6]),
             .timeout(ms: 2, expect: [6]),

@@ -217,6 +217,9 @@ public struct NACKGenerator: Sendable {
                 return
             }
         }
+        // A deadline cached while earlier entries were pending says nothing once they are gone: starting from it
+        // would report a time long past (and a timer driven by it would fire at once, "late").
+        let pending = entries.isEmpty ? nil : cachedDeadline
         var r = recovered.startIndex
         for seq in max(start, end - configuration.maxSequenceAge)..<end {
             while r < recovered.endIndex && recovered[r] < seq { r += 1 }
@@ -224,7 +227,7 @@ public struct NACKGenerator: Sendable {
             entries.append(Entry(sequence: seq, createdAt: now, sentAt: nil, retries: 0))
         }
         let due = now + configuration.sendDelay
-        cachedDeadline = cachedDeadline.map { min($0, due) } ?? due
+        cachedDeadline = pending.map { min($0, due) } ?? due
     }
 
     private mutating func removeEntries(below seq: Int64) {
