@@ -8,7 +8,7 @@ import SFU
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(2))
 
-    // Chrome's video extension ids (INIT_PRODUCER) and the router's (INIT_CONSUMER), protocol spec §6.5/§6.6.
+    // Chrome's video extension ids (INIT_PRODUCER) and the router's (INIT_CONSUMER), docs/protocol.md §6.5/§6.6.
     let producerIDs: [(uri: String, id: UInt8)] = [
         (RTPHeaderExtensionKind.mid.rawValue, 4), (RTPHeaderExtensionKind.rid.rawValue, 10),
         (RTPHeaderExtensionKind.repairedRID.rawValue, 11), (RTPHeaderExtensionKind.absSendTime.rawValue, 2),
