@@ -96,7 +96,7 @@ final class OpenSSLSRTPEngine {
             let roc = UInt32(truncatingIfNeeded: index >> 16)
             if isGCM {
                 var iv = Self.gcmIV(ssrc: ssrc, high: roc, low: UInt32(seq) << 16, shiftLow: true, salt: rtpKeys.salt)
-                try rtpKeys.cipher.seal(aad: UnsafeRawBufferPointer(start: p, count: header), text: p + header, count: length - header,
+                try rtpKeys.cipher.gcm(aad: UnsafeRawBufferPointer(start: p, count: header), text: p + header, count: length - header,
                                         iv: &iv, tag: p + length)
             } else {
                 var iv = Self.ctrIV(ssrc: ssrc, index: index, salt: rtpKeys.salt)
@@ -131,7 +131,7 @@ final class OpenSSLSRTPEngine {
             let body = length - rtpTag
             if isGCM {
                 var iv = Self.gcmIV(ssrc: ssrc, high: roc, low: UInt32(seq) << 16, shiftLow: true, salt: rtpKeys.salt)
-                try rtpKeys.cipher.open(aad: UnsafeRawBufferPointer(start: p, count: header), text: p + header, count: body - header,
+                try rtpKeys.cipher.gcm(aad: UnsafeRawBufferPointer(start: p, count: header), text: p + header, count: body - header,
                                         iv: &iv, tag: p + body)
             } else {
                 var rocBytes = roc.bigEndian
@@ -172,7 +172,7 @@ final class OpenSSLSRTPEngine {
                 // header (8) | ciphertext | tag (16) | E + index (RFC 7714 §9.2)
                 (p + length + 16).storeBytes(of: word, as: UInt32.self)
                 var iv = Self.gcmIV(ssrc: ssrc, high: 0, low: index, shiftLow: false, salt: rtcpKeys.salt)
-                try rtcpKeys.cipher.seal(aad: UnsafeRawBufferPointer(start: p, count: 8),
+                try rtcpKeys.cipher.gcm(aad: UnsafeRawBufferPointer(start: p, count: 8),
                                          aad2: UnsafeRawBufferPointer(start: p + length + 16, count: 4),
                                          text: p + 8, count: length - 8, iv: &iv, tag: p + length)
             } else {
@@ -208,10 +208,10 @@ final class OpenSSLSRTPEngine {
                 var iv = Self.gcmIV(ssrc: ssrc, high: 0, low: index, shiftLow: false, salt: rtcpKeys.salt)
                 let tag = p + body
                 if encrypted {
-                    try rtcpKeys.cipher.open(aad: UnsafeRawBufferPointer(start: p, count: 8), aad2: UnsafeRawBufferPointer(start: wordAt, count: 4),
+                    try rtcpKeys.cipher.gcm(aad: UnsafeRawBufferPointer(start: p, count: 8), aad2: UnsafeRawBufferPointer(start: wordAt, count: 4),
                                              text: p + 8, count: body - 8, iv: &iv, tag: tag)
                 } else {
-                    try rtcpKeys.cipher.open(aad: UnsafeRawBufferPointer(start: p, count: body), aad2: UnsafeRawBufferPointer(start: wordAt, count: 4),
+                    try rtcpKeys.cipher.gcm(aad: UnsafeRawBufferPointer(start: p, count: body), aad2: UnsafeRawBufferPointer(start: wordAt, count: 4),
                                              text: p + body, count: 0, iv: &iv, tag: tag)
                 }
             } else {
@@ -314,33 +314,29 @@ final class CipherContext {
         guard ok else { throw .libsrtp(status: -2) }
     }
 
-    /// AES-GCM encryption of `count` bytes at `text` in place, authenticating `aad` then `aad2`; the 16-byte tag is
-    /// written at `tag`.
-    func seal(aad: UnsafeRawBufferPointer, aad2: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-              text: UnsafeMutableRawPointer, count: Int, iv: inout (UInt64, UInt32), tag: UnsafeMutableRawPointer) throws(SRTPError) {
+    /// AES-GCM over `count` bytes at `text`, in place, authenticating `aad` then `aad2`: an encrypting context writes
+    /// the 16-byte tag at `tag`; a decrypting one checks it there (``SRTPError/authenticationFailure`` when it does
+    /// not verify).
+    func gcm(aad: UnsafeRawBufferPointer, aad2: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+             text: UnsafeMutableRawPointer, count: Int, iv: inout (UInt64, UInt32), tag: UnsafeMutableRawPointer) throws(SRTPError) {
         var n: Int32 = 0
-        var ok = withUnsafeBytes(of: &iv) { EVP_EncryptInit_ex(ctx, nil, nil, nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1 }
-        ok = ok && (aad.count == 0 || EVP_EncryptUpdate(ctx, nil, &n, aad.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad.count)) == 1)
-        ok = ok && (aad2.count == 0 || EVP_EncryptUpdate(ctx, nil, &n, aad2.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad2.count)) == 1)
+        // -1: keep the context's direction, set only the IV.
+        var ok = withUnsafeBytes(of: &iv) { EVP_CipherInit_ex(ctx, nil, nil, nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), -1) == 1 }
+        func authenticate(_ part: UnsafeRawBufferPointer) -> Bool {
+            part.count == 0 || EVP_CipherUpdate(ctx, nil, &n, part.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(part.count)) == 1
+        }
+        ok = ok && authenticate(aad) && authenticate(aad2)
         let t = text.assumingMemoryBound(to: UInt8.self)
-        ok = ok && (count == 0 || EVP_EncryptUpdate(ctx, t, &n, t, Int32(count)) == 1)
-        ok = ok && EVP_EncryptFinal_ex(ctx, t + count, &n) == 1
-        ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1
-        guard ok else { throw .libsrtp(status: -2) }
-    }
-
-    /// AES-GCM decryption of `count` bytes at `text` in place against the 16-byte tag at `tag`.
-    func open(aad: UnsafeRawBufferPointer, aad2: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-              text: UnsafeMutableRawPointer, count: Int, iv: inout (UInt64, UInt32), tag: UnsafeMutableRawPointer) throws(SRTPError) {
-        var n: Int32 = 0
-        var ok = withUnsafeBytes(of: &iv) { EVP_DecryptInit_ex(ctx, nil, nil, nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1 }
-        ok = ok && (aad.count == 0 || EVP_DecryptUpdate(ctx, nil, &n, aad.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad.count)) == 1)
-        ok = ok && (aad2.count == 0 || EVP_DecryptUpdate(ctx, nil, &n, aad2.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad2.count)) == 1)
-        let t = text.assumingMemoryBound(to: UInt8.self)
-        ok = ok && (count == 0 || EVP_DecryptUpdate(ctx, t, &n, t, Int32(count)) == 1)
-        ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1
-        guard ok else { throw .libsrtp(status: -2) }
-        guard EVP_DecryptFinal_ex(ctx, t + count, &n) == 1 else { throw .authenticationFailure }
+        ok = ok && (count == 0 || EVP_CipherUpdate(ctx, t, &n, t, Int32(count)) == 1)
+        if encrypts {
+            ok = ok && EVP_CipherFinal_ex(ctx, t + count, &n) == 1
+            ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1
+            guard ok else { throw .libsrtp(status: -2) }
+        } else {
+            ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1
+            guard ok else { throw .libsrtp(status: -2) }
+            guard EVP_CipherFinal_ex(ctx, t + count, &n) == 1 else { throw .authenticationFailure }
+        }
     }
 }
 

@@ -37,14 +37,8 @@ final class FuzzSRTPHarness {
         if let raw = payload.getInteger(at: ssrcAt, as: UInt32.self) { payload.setInteger([1, 2, 0xDEAD_BEEF, 0x1234][Int(raw % 4)], at: ssrcAt) }
         var datagrams = [payload, payload]
         if control & 8 != 0 {
-            var verdicts: [SRTPError?] = []
-            for i in 0..<2 {
-                do throws(SRTPError) {
-                    if isRTCP { try pair.out[i].protectRTCP(&datagrams[i]) } else { try pair.out[i].protectRTP(&datagrams[i]) }
-                    verdicts.append(nil)
-                } catch {
-                    verdicts.append(error)
-                }
+            let verdicts = Self.both(&datagrams) { i, d throws(SRTPError) in
+                if isRTCP { try pair.out[i].protectRTCP(&d) } else { try pair.out[i].protectRTP(&d) }
             }
             guard verdicts[0] == verdicts[1] else { fatalError("FuzzSRTP: protect disagrees: \(verdicts)") }
             guard datagrams[0] == datagrams[1] else { fatalError("FuzzSRTP: protected bytes differ") }
@@ -54,20 +48,26 @@ final class FuzzSRTPHarness {
                 for i in 0..<2 { datagrams[i].setInteger(datagrams[i].getInteger(at: at, as: UInt8.self)! ^ UInt8(flip), at: at) }
             }
         }
-        var verdicts: [SRTPError?] = []
-        for i in 0..<2 {
-            do throws(SRTPError) {
-                if isRTCP { try pair.inb[i].unprotectRTCP(&datagrams[i]) } else { try pair.inb[i].unprotectRTP(&datagrams[i]) }
-                verdicts.append(nil)
-            } catch {
-                verdicts.append(error)
-            }
+        let verdicts = Self.both(&datagrams) { i, d throws(SRTPError) in
+            if isRTCP { try pair.inb[i].unprotectRTCP(&d) } else { try pair.inb[i].unprotectRTP(&d) }
         }
         // libsrtp reports some malformed packets as authentication failures where the OpenSSL backend reports a bad
         // parameter; both refuse, and that is what matters.
         let refused = verdicts.map { $0 != nil }
         guard refused[0] == refused[1] else { fatalError("FuzzSRTP: unprotect disagrees: \(verdicts)") }
         if !refused[0], datagrams[0] != datagrams[1] { fatalError("FuzzSRTP: unprotected bytes differ") }
+    }
+
+    /// Runs `op` on each backend's copy of the datagram; the error each threw, if any.
+    static func both(_ datagrams: inout [ByteBuffer], _ op: (Int, inout ByteBuffer) throws(SRTPError) -> Void) -> [SRTPError?] {
+        (0..<2).map { i in
+            do throws(SRTPError) {
+                try op(i, &datagrams[i])
+                return nil
+            } catch {
+                return error
+            }
+        }
     }
 }
 
