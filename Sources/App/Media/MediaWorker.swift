@@ -236,12 +236,13 @@ final class MediaWorker: @unchecked Sendable {
         let now = self.now
         lateness.record(now - requested)
         armed = nil
+        router.handleTimeout(now: now)
         if let due = hubDeadline, due <= now {
             hub.handleTimeout(now: now)
-            applyHub()   // flushes the router and re-arms
+            applyHub()   // carries the hub's outputs out, then flushes the router and re-arms
+        } else {
+            inputDone()
         }
-        router.handleTimeout(now: now)
-        inputDone()
     }
 }
 
