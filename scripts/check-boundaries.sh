@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Enforces the module rules of the package:
 #  - protocol modules (STUN ICE DTLS RTP SRTP RTCP SCTP) never import one another, except ICE -> STUN,
-#    and never import SFU or App;
+#    and never import SFU or App (STUN and SRTP may use the RTCCrypto support module: HMAC);
 #  - RTCBase imports only NIOCore (and the Foundation-less standard library); SFU never imports App;
 #  - protocol and SFU code is sans-IO: no clock reads, sleeps, sockets or NIOPosix outside App.
 # Prints every violation and exits 1 if there is one.
@@ -15,8 +15,8 @@ for m in STUN ICE DTLS RTP SRTP RTCP SCTP; do
   for i in $(imports "$m"); do
     if echo "$i" | grep -qxE "$ours"; then
       case "$m:$i" in
-        ICE:STUN|*:RTCBase|STUN:RTCCrypto) ;;
-        *) echo "boundary: Sources/$m imports $i (protocol modules may import only RTCBase; ICE may import STUN; STUN may use RTCCrypto)"; fail=1 ;;
+        ICE:STUN|*:RTCBase|STUN:RTCCrypto|SRTP:RTCCrypto) ;;
+        *) echo "boundary: Sources/$m imports $i (protocol modules may import only RTCBase; ICE may import STUN; STUN and SRTP may use RTCCrypto)"; fail=1 ;;
       esac
     fi
   done

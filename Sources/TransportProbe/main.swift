@@ -127,15 +127,38 @@ final class Probe: ChannelInboundHandler, @unchecked Sendable {
             guard let address = remotes[t.destination] else { continue }
             channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: t.bytes), promise: nil)
         }
+        rearm()
     }
 
-    func tick() {
-        transport.handleTimeout(now: now())
-        if transport.isSecure && !stats.isEmpty {
-            let blocks = stats.keys.sorted().map { stats[$0]!.block(ssrc: $0, now: now()) }
-            if transport.sendRTCP([.receiverReport(RTCPReceiverReport(ssrc: 0x5EED_0001, reports: Array(blocks.prefix(31))))]) { rrSent += 1 }
+    /// When the next receiver report is due (one a second once media flows).
+    var nextReport: Duration = .seconds(1)
+    /// The scheduled timer and the time it was asked for.
+    var armed: (deadline: Duration, task: Scheduled<Void>)?
+
+    /// Runs the transport's timers and, when due, sends a receiver report; then re-arms.
+    func fire() {
+        armed = nil
+        let t = now()
+        transport.handleTimeout(now: t)
+        if t >= nextReport {
+            nextReport = t + .seconds(1)
+            if transport.isSecure && !stats.isEmpty {
+                let blocks = stats.keys.sorted().map { stats[$0]!.block(ssrc: $0, now: t) }
+                if transport.sendRTCP([.receiverReport(RTCPReceiverReport(ssrc: 0x5EED_0001, reports: Array(blocks.prefix(31))))]) { rrSent += 1 }
+            }
         }
         flush()
+    }
+
+    /// One timer at the earliest of the transport's deadline and the next report, moved when it comes earlier.
+    func rearm() {
+        guard let loop = channel?.eventLoop else { return }
+        let next = earliest(transport.nextDeadline, nextReport) ?? nextReport
+        if let armed, armed.deadline <= next { return }
+        armed?.task.cancel()
+        let (seconds, atto) = (next - now()).components
+        let delay = TimeAmount.nanoseconds(max(0, seconds * 1_000_000_000 + atto / 1_000_000_000))
+        armed = (next, loop.scheduleTask(in: delay) { [self] in fire() })
     }
 
     var summary: [String: Any] {
@@ -155,10 +178,7 @@ let channel = try DatagramBootstrap(group: group)
     .channelInitializer { $0.pipeline.addHandler(probe) }
     .bind(host: "127.0.0.1", port: port).wait()
 probe.channel = channel
-// A test peer, not the server: ICE/DTLS timers and its receiver reports simply run on a 100 ms tick.
-channel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { task in
-    probe.tick()
-}
+try channel.eventLoop.submit { probe.rearm() }.wait()
 
 let params: [String: Any] = ["ufrag": credentials.usernameFragment, "pwd": credentials.password,
                              "fingerprint": certificate.fingerprint()!.value, "setup": role == .server ? "passive" : "active",
