@@ -124,6 +124,34 @@ public struct RTCPTransportFeedback: Hashable, Sendable {
         }
     }
 
+    /// Calls `body` for every packet covered, in order, with its offset from ``baseSequenceNumber`` and its arrival
+    /// time in microseconds (reference time plus the deltas so far; nil when not received). Allocates nothing.
+    public func forEachPacket(_ body: (_ offset: Int, _ arrivalMicroseconds: Int64?) -> Void) {
+        let count = Int(statusCount)
+        var index = 0, delta = 0
+        var time = referenceTimeMicroseconds
+        func visit(_ symbol: UInt8) {
+            guard index < count else { return }
+            if symbol == 1 || symbol == 2, delta < deltas.count {
+                time += Int64(deltas[delta]) * 250
+                delta += 1
+                body(index, time)
+            } else {
+                body(index, nil)
+            }
+            index += 1
+        }
+        for chunk in chunks {
+            guard index < count else { break }
+            switch chunk {
+            case .runLength(let symbol, let length):
+                for _ in 0..<Int(length) where index < count { visit(symbol) }
+            case .oneBitVector(let v), .twoBitVector(let v):
+                for symbol in v { visit(symbol) }
+            }
+        }
+    }
+
     /// Builds feedback for consecutive packets starting at `baseSequenceNumber`: each element is the
     /// receive delta in 250 µs ticks, or `nil` for a packet not received. Chunks are chosen greedily:
     /// run-length for runs of 7 or more equal statuses, a one-bit vector when the next 14 statuses need

@@ -131,6 +131,16 @@ extension RTPPacket {
         return true
     }
 
+    /// Overwrites the element `id` in place with the low `width` bytes of `value`, big-endian (a transport-wide
+    /// sequence number or abs-send-time stamped when a paced packet leaves), when the element exists with exactly
+    /// `width` bytes. Never allocates when the buffer is not shared; returns false, writing nothing, otherwise.
+    @discardableResult
+    public mutating func overwriteHeaderExtension(id: HeaderExtensionID, bigEndian value: UInt64, width: Int) -> Bool {
+        overwriteElement(id: id, length: width) { b, offset in
+            for k in 0..<width { b.setInteger(UInt8(truncatingIfNeeded: value >> (8 * UInt64(width - 1 - k))), at: offset + k) }
+        }
+    }
+
     /// Sets the element `id` to `value`, keeping the payload (and padding) intact.
     ///
     /// When an element with the same id and length exists its data is overwritten in place. Otherwise

@@ -143,6 +143,29 @@ import Testing
         #expect(t.packets.last?.sequenceNumber == 100 + UInt16(deltas.count) - 1)
     }
 
+    /// The non-allocating walk the send-side estimator reads feedback with agrees with the decoded arrays, for every
+    /// chunk kind and for statuses that claim more deltas than the message carries.
+    @Test(arguments: [
+        [1, nil, 2, nil, 3, nil, 4, nil, 5, nil, 6, nil, 7, nil] + [1000, -4, nil] + Array(repeating: nil, count: 10) + [8],
+        Array(repeating: 4, count: 20) + Array(repeating: nil, count: 9),
+        [nil, nil, -32768, 32767, 0],
+        [Int16?](repeating: nil, count: 3),
+    ] as [[Int16?]])
+    func forEachPacketAgreesWithTheArrays(_ deltas: [Int16?]) throws {
+        let t = RTCPTransportFeedback(senderSSRC: 1, mediaSSRC: 2, baseSequenceNumber: 65_530, referenceTime: -5,
+                                      feedbackPacketCount: 7, deltas: deltas)
+        for feedback in [t, RTCPTransportFeedback(copying: t, droppingLastDeltas: 1)] {
+            var walked: [(UInt16, Int64)] = [], offsets: [Int] = []
+            feedback.forEachPacket { offset, time in
+                offsets.append(offset)
+                if let time { walked.append((feedback.baseSequenceNumber &+ UInt16(offset), time)) }
+            }
+            #expect(offsets == Array(0..<Int(feedback.statusCount)))
+            let arrays = feedback.arrivalTimesMicroseconds
+            #expect(walked.map(\.0) == arrays.map(\.sequenceNumber) && walked.map(\.1) == arrays.map(\.time))
+        }
+    }
+
     @Test func unknownTypesArePreserved() throws {
         // PT 195 (IJ), RTPFB FMT 3 (TMMBR), PSFB FMT 15 without "REMB" (application layer FB)
         let hex = "81c30001" + "01020304" + "83cd0004" + "00000001" + "00000002" + "00000003" + "00000004" +
@@ -235,4 +258,13 @@ import Testing
 func NSOrderedSetLite(_ values: [UInt16]) -> [UInt16] {
     var seen = Set<UInt16>()
     return values.filter { seen.insert($0).inserted }
+}
+
+extension RTCPTransportFeedback {
+    /// `t` with its last `n` receive deltas missing (a truncated or hostile message: statuses then claim more deltas
+    /// than there are).
+    init(copying t: RTCPTransportFeedback, droppingLastDeltas n: Int) {
+        self = t
+        deltas = Array(t.deltas.dropLast(n))
+    }
 }

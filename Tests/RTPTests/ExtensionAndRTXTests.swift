@@ -49,6 +49,25 @@ import Testing
         #expect(s.payload == ByteBuffer(hex: "00"))
     }
 
+    /// Stamping at send time (transport-wide number, abs-send-time) overwrites an element of the right width in
+    /// place and leaves everything else alone; an element of another width or a missing one is not touched.
+    @Test func overwriteHeaderExtensionInPlace() throws {
+        var p = RTPPacket(payloadType: 96, sequenceNumber: 1, timestamp: 2, ssrc: 3, payload: ByteBuffer(hex: "c0ffee"))
+        try p.setHeaderExtension(id: 2, value: [0, 0, 0])
+        try p.setHeaderExtension(id: 3, value: [0, 0])
+        try p.setHeaderExtension(id: 1, value: Array("0".utf8))
+        let before = p.bytes.readableBytes
+        let wrote = [p.overwriteHeaderExtension(id: 3, bigEndian: 0xABCD, width: 2),
+                     p.overwriteHeaderExtension(id: 2, bigEndian: 0x12_3456, width: 3),
+                     p.overwriteHeaderExtension(id: 3, bigEndian: 1, width: 3),    // wrong width
+                     p.overwriteHeaderExtension(id: 9, bigEndian: 1, width: 2)]    // absent
+        #expect(wrote == [true, true, false, false])
+        let q = try RTPPacket(parsing: p.bytes)
+        #expect(q.bytes.readableBytes == before)
+        #expect(q.transportSequenceNumber(Self.map) == 0xABCD && q.absSendTime(Self.map) == 0x12_3456 && q.mid(Self.map) == "0")
+        #expect(q.payload == ByteBuffer(hex: "c0ffee"))
+    }
+
     @Test func absCaptureTimeWithOffset() throws {
         var p = RTPPacket(payloadType: 96, sequenceNumber: 1, timestamp: 2, ssrc: 3, payload: ByteBuffer())
         try p.setHeaderExtension(id: 7, value: [UInt8](hex: "e8a1234580000000" + "ffffffff00000000"))

@@ -18,7 +18,15 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard (try? RTCPPacket.parseCompound(encoded)) == packets else { fatalError("re-parse differs") }
     for p in packets {
         switch p {
-        case .transportFeedback(let t): _ = (t.packets, t.arrivalTimesMicroseconds, t.statuses)
+        case .transportFeedback(let t):
+            _ = (t.packets, t.statuses)
+            // The estimator's non-allocating walk agrees with the arrays.
+            var walked: [(UInt16, Int64)] = []
+            t.forEachPacket { offset, time in if let time { walked.append((t.baseSequenceNumber &+ UInt16(truncatingIfNeeded: offset), time)) } }
+            let arrivals = t.arrivalTimesMicroseconds
+            guard walked.map(\.0) == arrivals.map(\.sequenceNumber), walked.map(\.1) == arrivals.map(\.time) else {
+                fatalError("forEachPacket differs from arrivalTimesMicroseconds")
+            }
         case .nack(let n): _ = RTCPGenericNACK(senderSSRC: n.senderSSRC, mediaSSRC: n.mediaSSRC, lost: n.lostSequenceNumbers)
         case .remb(let r): _ = RTCPREMB(senderSSRC: r.senderSSRC, bitrate: r.bitrate, ssrcs: r.ssrcs)
         default: break
