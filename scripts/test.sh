@@ -26,6 +26,8 @@ set -e
 grep -vE '^(✔|◇|↳) |^􁁛|^􀟈|^Test Suite .* (started|passed)|^Test Case .* (started|passed)' "$log" | tail -200 || true
 echo "-- conformance (captured packets replayed per module):"
 grep -hE 'conformance: replayed' "$log" | sort -u || echo "(no conformance lines)"
+echo "-- congestion control in virtual time (send-side estimation vs the loss-only budget):"
+grep -hE '^congestion scenario: ' "$log" | sort -u || echo "(no congestion scenario lines)"
 passed=$(grep -oE 'Test run with [0-9]+ tests' "$log" | grep -oE '[0-9]+' | tail -1 || true)
 [ "$status" -eq 0 ] || { echo "swift test failed (exit $status)"; exit "$status"; }
 

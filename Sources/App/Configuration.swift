@@ -1,3 +1,5 @@
+import SFU
+
 /// A configuration problem found at startup; the message names the variable.
 enum ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A required variable is unset or empty.
@@ -74,6 +76,9 @@ struct Configuration: Equatable, Sendable {
               meaning: "extension (Node's keepAliveTimeout): seconds an idle keep-alive connection has to send its next request head"),
         .init(name: "HTTP_REQUEST_TIMEOUT", defaultValue: "300",
               meaning: "extension (Node's requestTimeout): seconds a request body has to arrive after its head"),
+        .init(name: "RTC_CONGESTION_CONTROL", defaultValue: "send-side",
+              meaning: "extension (not in odoo/sfu): send-side (estimate from transport-cc feedback, probing, pacing) or "
+                  + "loss-only (the estimate from receiver-reported loss alone, unpaced: the earlier behaviour, for comparison)"),
         .init(name: "RTC_SIMULATED_LOSS", defaultValue: "0",
               meaning: "testing aid (not in odoo/sfu): percent (0-50) of RTP/RTCP datagrams dropped at random each way"),
         .init(name: "RTC_PLAINTEXT_TAP_DIR", defaultValue: "(unset)",
@@ -117,6 +122,8 @@ struct Configuration: Equatable, Sendable {
     var logColor: Bool?
     /// RTC_SIMULATED_LOSS as a fraction (0…0.5): media datagrams the workers drop on purpose (loss tests).
     var simulatedLoss: Double
+    /// RTC_CONGESTION_CONTROL: how the workers estimate what each receiving browser can take.
+    var congestionControl: CongestionControlMode
     /// RTC_PLAINTEXT_TAP_DIR: where the plaintext tap writes one pcap per transport (`nil`: tap off).
     var plaintextTapDirectory: String?
     /// RTC_PLAINTEXT_TAP: which channels the tap records.
@@ -212,6 +219,14 @@ struct Configuration: Equatable, Sendable {
         self.logTimestamp = !["disable", "false", "none", "no", "0"].contains(env["LOG_TIMESTAMP"] ?? "\u{0}unset")
         // LOG_COLOR ? Boolean(LOG_COLOR) : stdout.isTTY
         self.logColor = value("LOG_COLOR") != nil ? true : nil
+        if let raw = value("RTC_CONGESTION_CONTROL") {
+            guard let mode = CongestionControlMode(rawValue: raw) else {
+                throw .invalid(variable: "RTC_CONGESTION_CONTROL", value: raw, reason: "not send-side or loss-only")
+            }
+            self.congestionControl = mode
+        } else {
+            self.congestionControl = .sendSide
+        }
         if let raw = value("RTC_SIMULATED_LOSS") {
             guard let percent = Double(raw), percent >= 0, percent <= 50 else {
                 throw .invalid(variable: "RTC_SIMULATED_LOSS", value: raw, reason: "not a percentage between 0 and 50")

@@ -79,7 +79,11 @@ do {
     for (index, loop) in workerGroup.makeIterator().enumerated() {
         let hooks = DebugHooks(simulatedLoss: configuration.simulatedLoss, keyLogPath: ProcessInfo.processInfo.environment["SSLKEYLOGFILE"],
                                tapScope: configuration.plaintextTapScope)
-        let worker = MediaWorker(index: index, loop: loop, webSocket: webSocket, dtlsContext: dtlsContext, hooks: hooks)
+        let worker = MediaWorker(index: index, loop: loop, webSocket: webSocket, dtlsContext: dtlsContext, hooks: hooks,
+                                 congestionControl: configuration.congestionControl)
+        if index == 0, configuration.congestionControl != .sendSide {
+            Logger(label: "RTC").warning("RTC_CONGESTION_CONTROL=\(configuration.congestionControl.rawValue): layers follow receiver-reported loss only")
+        }
         if configuration.simulatedLoss > 0 {
             Logger(label: "RTC").warning("RTC_SIMULATED_LOSS: dropping \(configuration.simulatedLoss * 100)% of media datagrams each way")
         }

@@ -15,12 +15,12 @@ extension MediaRouter {
     // MARK: - Producers
 
     /// Creates a producer on `transport` from the browser's parameters (INIT_PRODUCER) and the ORTC mapping to the
-    /// router.
-    public func createProducer(on transportID: TransportID, kind: MediaKind, parameters: RTPParameters,
-                               mapping: RTPParametersMapping, now: Duration) throws(MediaRouterError) -> ProducerID {
+    /// router; `source` (camera or screen share, INIT_PRODUCER `type`) sets its consumers' priority.
+    public func createProducer(on transportID: TransportID, kind: MediaKind, source: BitrateAllocation.Source = .camera,
+                               parameters: RTPParameters, mapping: RTPParametersMapping, now: Duration) throws(MediaRouterError) -> ProducerID {
         guard let transport = transports[transportID] else { throw .unknownTransport(transportID) }
         let id: ProducerID = makeID()
-        let producer = Producer(id: id, transport: transport, kind: kind, parameters: parameters, mapping: mapping)
+        let producer = Producer(id: id, transport: transport, kind: kind, source: source, parameters: parameters, mapping: mapping)
         producers[id] = producer
         transport.producers.append(producer)
         transport.updateReportSchedule(now: now)
@@ -32,6 +32,10 @@ extension MediaRouter {
         guard let producer = producers[id], producer.paused != paused else { return }
         producer.paused = paused
         if !paused { producer.requestKeyFrames(now: now) }
+        var reallocated: Set<ObjectIdentifier> = []
+        for consumer in producer.consumers where reallocated.insert(ObjectIdentifier(consumer.transport)).inserted {
+            consumer.transport.allocate(now: now)
+        }
     }
 
     /// Closes a producer and every consumer of it.
@@ -84,7 +88,7 @@ extension MediaRouter {
         transport.consumers.append(consumer)
         // First one wins should two consumers of a transport draw the same random SSRC.
         if transport.consumersBySSRC[ssrc] == nil { transport.consumersBySSRC[ssrc] = consumer }
-        transport.rebalanceBudgets()
+        transport.allocate(now: now)
         transport.updateReportSchedule(now: now)
         return id
     }
@@ -93,7 +97,7 @@ extension MediaRouter {
     public func setConsumerActive(_ id: ConsumerID, _ active: Bool, now: Duration) {
         guard let consumer = consumers[id], consumer.active != active else { return }
         consumer.setActive(active, now: now)
-        consumer.transport.rebalanceBudgets()
+        consumer.transport.allocate(now: now)
     }
 
     /// Closes a consumer (an RTCP BYE for its SSRC goes to the browser).
@@ -105,27 +109,22 @@ extension MediaRouter {
         if transport.consumersBySSRC[consumer.ssrc] === consumer {
             transport.consumersBySSRC[consumer.ssrc] = transport.consumers.first { $0.ssrc == consumer.ssrc }
         }
+        transport.congestion.pacer.removeAll { $0.consumer === consumer }
         transport.send(rtcp: [consumer.report.goodbye()], now: now)
-        transport.rebalanceBudgets()
+        transport.allocate(now: now)
         transport.updateReportSchedule(now: now)
     }
 
     // MARK: - Limits and budgets
 
     /// Caps what the browser sends on `transport` (REMB, MAX_BITRATE_IN) and what is forwarded to it
-    /// (MAX_BITRATE_OUT, shared by its video consumers as their layer budget).
+    /// (MAX_BITRATE_OUT, the ceiling of its estimate).
     public func setBitrateLimits(_ id: TransportID, maxIncoming: Int?, maxOutgoing: Int?, now: Duration) {
         guard let transport = transports[id] else { return }
         transport.incomingCap.setMaxBitrate(maxIncoming.map { UInt64(max(0, $0)) }, now: now)
         transport.maxOutgoingBitrate = maxOutgoing
-        if let maxOutgoing { transport.outgoingEstimate.setMaximum(maxOutgoing) }
-        transport.rebalanceBudgets()
+        transport.setMaximumOutgoing(maxOutgoing, now: now)
         transport.markDirty()
-    }
-
-    /// Sets a consumer's layer budget directly, bypassing the allocation (tests).
-    package func setConsumerBudget(_ id: ConsumerID, bitsPerSecond: Int) {
-        consumers[id]?.forwarder.setBudget(bitsPerSecond)
     }
 
     // MARK: - Statistics
@@ -144,5 +143,16 @@ extension MediaRouter {
     public func consumerLayer(_ id: ConsumerID) -> Int? { consumers[id]?.forwarder.currentLayer }
 
     /// The outgoing estimate of a transport (bits per second).
-    public func outgoingEstimate(_ id: TransportID) -> Int? { transports[id]?.outgoingEstimate.estimate }
+    public func outgoingEstimate(_ id: TransportID) -> Int? { transports[id]?.congestion.target }
+
+    /// The congestion figures of a transport now.
+    public func congestionReport(_ id: TransportID) -> TransportCongestionReport? {
+        guard let t = transports[id] else { return nil }
+        return TransportCongestionReport(estimate: t.congestion.mode == .sendSide ? t.congestion.estimator.estimate : t.lossOnlyEstimate,
+                                         desired: t.congestion.desired, pacerMaxQueueTime: t.congestion.maxQueueTime,
+                                         pacerQueuedBytes: t.congestion.pacer.queuedBytes)
+    }
+
+    /// The layers the allocation gave a video consumer (nil: paused for want of bandwidth, or not allocated yet).
+    public func consumerAllocation(_ id: ConsumerID) -> BitrateAllocation.Step? { consumers[id]?.allocated }
 }

@@ -11,6 +11,14 @@ public enum MediaRouterEvent: Sendable {
     case transport(TransportID, WebRtcTransportEvent)
     /// A datagram no transport would take (only when ``MediaRouter/reportsDrops``).
     case dropped(DropReason, from: ICETuple)
+    /// A transport's estimate, desired bitrate and pacer figures changed (or a second passed).
+    case congestion(TransportID, TransportCongestionReport)
+    /// A probe cluster's result on a transport.
+    case probe(TransportID, ProbeResult)
+    /// A transport's pacer held video too long and dropped it (its consumers restart at a key frame).
+    case pacerOverflow(TransportID, droppedPackets: Int)
+    /// The allocation changed a video consumer's layers (`step` nil: paused for want of bandwidth).
+    case consumerLayers(ConsumerID, BitrateAllocation.Allocation)
 }
 
 /// The media plane of one worker: every WebRTC transport behind one shared socket, demultiplexed like
@@ -36,6 +44,8 @@ public final class MediaRouter: SansIO {
     var consumers: [ConsumerID: Consumer] = [:]
     let clock: NTPClock
     var random: any RandomNumberGenerator
+    /// How the transports estimate what their peers can take.
+    public let congestionControl: CongestionControlMode
     private var lastID: UInt32 = 0
 
     /// Report drops as events (off by default: a flood of garbage should not flood the log; drops are counted
@@ -48,11 +58,14 @@ public final class MediaRouter: SansIO {
     }
 
     /// A router whose transports use `dtlsContext`; `clock` anchors NTP times of sender reports to the caller's
-    /// time origin; `random` picks ids of RTCP senders, initial sequence numbers and timestamp offsets.
-    public init(dtlsContext: DTLSContext, clock: NTPClock, random: any RandomNumberGenerator) {
+    /// time origin; `random` picks ids of RTCP senders, initial sequence numbers and timestamp offsets;
+    /// `congestionControl` chooses the estimate consumers' layers are allocated from.
+    public init(dtlsContext: DTLSContext, clock: NTPClock, random: any RandomNumberGenerator,
+                congestionControl: CongestionControlMode = .sendSide) {
         self.dtlsContext = dtlsContext
         self.clock = clock
         self.random = random
+        self.congestionControl = congestionControl
     }
 
     /// The next id (ids are never reused, so a stale id names nothing rather than something else).
@@ -89,7 +102,8 @@ public final class MediaRouter: SansIO {
         webrtc.tapsPlaintext = tapsPlaintext
         webrtc.reportsDrops = reportsDrops
         let transport = RouterTransport(id: id, webrtc: webrtc, output: output,
-                                        rtcpSSRC: SSRC(UInt32.random(in: 1...UInt32.max, using: &random)))
+                                        rtcpSSRC: SSRC(UInt32.random(in: 1...UInt32.max, using: &random)),
+                                        congestionControl: congestionControl)
         transports[id] = transport
         demux.add(id, usernameFragment: credentials.usernameFragment)
         transport.markDirty()

@@ -98,13 +98,15 @@ public final class RouterHarness {
 
     /// Creates a router with `peerCount` transports and as many connected peers. `seed` seeds the
     /// router's randomness; `setupTime` is how long the link runs for ICE and DTLS to complete; the transports
-    /// of `tappedPeers` emit plaintext copies of their RTP/RTCP (the debugging tap).
-    public init(peerCount: Int, seed: UInt64 = 7, setupTime: Duration = .milliseconds(500), tappedPeers: Set<Int> = []) throws {
+    /// of `tappedPeers` emit plaintext copies of their RTP/RTCP (the debugging tap); `congestionControl` is the
+    /// router's.
+    public init(peerCount: Int, seed: UInt64 = 7, setupTime: Duration = .milliseconds(500), tappedPeers: Set<Int> = [],
+                congestionControl: CongestionControlMode = .sendSide) throws {
         precondition(peerCount >= 1, "at least one peer")
         let serverCertificate = try DTLSCertificate.generate(commonName: "sfu")
         guard let serverFingerprint = serverCertificate.fingerprint() else { throw DTLSError(code: .certificate, reason: "no fingerprint") }
         router = MediaRouter(dtlsContext: try DTLSContext(certificate: serverCertificate), clock: NTPClock(unixTimeAtOrigin: .zero),
-                             random: SplitMix64(seed: seed))
+                             random: SplitMix64(seed: seed), congestionControl: congestionControl)
         var peers: [BrowserPeer] = [], ids: [TransportID] = [], tuples: [ICETuple] = []
         for i in 0..<peerCount {
             let serverICE = ICECredentials(usernameFragment: "sfu\(i)Ufrag", password: "sfu-password-\(i)-0123456789abcdef")
@@ -150,6 +152,9 @@ public final class RouterHarness {
             now += .milliseconds(5)
         } while now < end
     }
+
+    /// Moves virtual time on by `step` without running anything (for drivers that run the router themselves).
+    public func advanceClock(by step: Duration) { now += step }
 
     /// Hands every queued router transmit to its peer (reporting each to ``onTransmit``) and the peers' answers
     /// (DTLS flights, ICE checks) back to the router, until both sides are quiet.

@@ -131,6 +131,29 @@ import Testing
         #expect(link.b.counters.undecryptable == 0)
     }
 
+    /// Found by FuzzSFU: an RTX copy from far ahead of the stream moved the producer's store on, so a later copy
+    /// of a packet between the two fell behind what the store holds: it was no longer recognised as a copy, each copy
+    /// was forwarded with the same output number, and the receiver's SRTP refused the second as a replay. A packet
+    /// the store cannot vouch for (older than it holds, or an RTX copy from further ahead than it spans) is dropped.
+    @Test func copiesTheStoreCannotVouchForAreNotForwarded() throws {
+        let link = try Self.Link()
+        let (producer, _) = try Self.produceAndConsume(link, video: true)
+        func rtx(_ seq: UInt16, _ rtxSeq: UInt16) -> RTPPacket {
+            producer.packet(seq: seq).rtxEncapsulated(ssrc: 0xBEF0, payloadType: 97, sequenceNumber: RTPSequenceNumber(rtxSeq))
+        }
+        for seq in UInt16(1)...10 { link.send(producer.packet(seq: seq, keyFrame: seq == 1), from: link.a) }
+        #expect(link.b.received.count == 10)
+        link.send(rtx(2_010, 1), from: link.a)   // 2 000 ahead: no copy of anything the store could hold
+        link.send(rtx(510, 2), from: link.a)     // ahead of the stream: the first copy of 510, forwarded
+        link.send(rtx(510, 3), from: link.a)     // its second copy
+        link.run(for: .milliseconds(20))
+        let out = link.b.received.map(\.sequenceNumber.rawValue)
+        // 510 once, 2010 never (before, 2010 went out and moved the store on, so that 510 went out twice).
+        #expect(out.count == 11 && out[10] == out[9] &+ 500)
+        #expect(Set(out).count == out.count)
+        #expect(link.b.counters.undecryptable == 0)
+    }
+
     /// Seen at 15 % loss with Chromium: the original was lost and a bandwidth probe (an RTX copy of the
     /// newest packet) brought it before the next packet. The copy is the only one that will come, so it is
     /// forwarded, and the producer is not asked for it again. Dropping it left receivers NACKing a packet

@@ -58,10 +58,10 @@ let benchmarks: @Sendable () -> Void = {
                                                        headerExtensions: rewriter, payloadFormat: .vp8, layerCount: 3,
                                                        waitsForKeyFrame: true, initialSequenceNumber: 7))
         f.resume(now: .zero)
+        f.setTarget(layer: 0, temporalLayer: nil)
         var input = chromePacket(key: true)
         var now = Duration.zero
-        var twcc: UInt16 = 0
-        _ = f.forward(input, layer: 0, isKeyFrame: true, now: now, transportSequence: &twcc)
+        _ = f.forward(input, layer: 0, isKeyFrame: true, now: now)
         input = chromePacket(key: false)
         var seq: UInt16 = 1000
         var ts: UInt32 = 90_000
@@ -71,7 +71,7 @@ let benchmarks: @Sendable () -> Void = {
             input.sequenceNumber = RTPSequenceNumber(seq)
             input.timestamp = RTPTimestamp(ts)
             input.setPayloadInteger(0x8000 | pid, at: 2)
-            blackHole(f.forward(input, layer: 0, isKeyFrame: false, now: now, transportSequence: &twcc))
+            blackHole(f.forward(input, layer: 0, isKeyFrame: false, now: now))
         }
         while f.pollOutput() != nil {}
     }
@@ -81,13 +81,13 @@ let benchmarks: @Sendable () -> Void = {
                                                        headerExtensions: rewriter, payloadFormat: .vp8, layerCount: 3,
                                                        waitsForKeyFrame: true))
         f.resume(now: .zero)
-        var twcc: UInt16 = 0
-        _ = f.forward(chromePacket(key: true), layer: 0, isKeyFrame: true, now: .zero, transportSequence: &twcc)
+        f.setTarget(layer: 0, temporalLayer: nil)
+        _ = f.forward(chromePacket(key: true), layer: 0, isKeyFrame: true, now: .zero)
         let other = chromePacket(key: false)
         var now = Duration.zero
         for _ in benchmark.scaledIterations {
             now += .microseconds(100)
-            blackHole(f.forward(other, layer: 1, isKeyFrame: false, now: now, transportSequence: &twcc))
+            blackHole(f.forward(other, layer: 1, isKeyFrame: false, now: now))
         }
         while f.pollOutput() != nil {}
     }

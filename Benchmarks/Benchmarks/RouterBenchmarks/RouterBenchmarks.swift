@@ -74,13 +74,14 @@ final class RouterFixture {
         precondition(harness.discardTransmits() >= consumers, "the key frame reaches every consumer")
     }
 
-    /// `count` protected datagrams with consecutive sequence numbers, 2 ms apart, last first (so that
+    /// `count` protected datagrams with consecutive sequence numbers, 8 ms apart (1.2 Mbit/s: under the pacing rate of
+    /// the initial estimate, so that the pacer lets each packet straight out, as it does most), last first (so that
     /// `popLast()` hands them out in order and uniquely owned, as a socket read would).
     func batch(_ count: Int, keyFrame: Bool = false) -> [(ByteBuffer, Duration)] {
         var out: [(ByteBuffer, Duration)] = []
         out.reserveCapacity(count)
         for _ in 0..<count {
-            seq &+= 1; pictureID = (pictureID &+ 1) & 0x7FFF; transportSequence &+= 1; now += .milliseconds(2)
+            seq &+= 1; pictureID = (pictureID &+ 1) & 0x7FFF; transportSequence &+= 1; now += .milliseconds(8)
             let plain = chromePacket(keyFrame: keyFrame)
             guard let datagram = try? harness.peers[0].protect(rtpBytes: plain) else { fatalError("SRTP protect failed") }
             out.append((datagram, now))

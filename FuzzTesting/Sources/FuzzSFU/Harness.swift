@@ -4,6 +4,7 @@ import Glibc
 import ICE
 import NIOCore
 import RTCBase
+import RTP
 import SFU
 import SFUTestSupport
 
@@ -38,6 +39,11 @@ final class FuzzSFUHarness {
     let consumerSSRCs: [Set<UInt32>]
     let pool: [UInt32]
     var highest: [UInt32: UInt16] = [:]
+    /// The input being run and, per (peer, SSRC, sequence number) of RTP delivered, the input that caused it: when
+    /// a peer gets a replayed index, both inputs are printed (the harness keeps state across inputs, so a crash
+    /// file alone does not reproduce).
+    var currentInput = ""
+    var deliveredBy: [String: String] = [:]
     let strangerTuple = ICETuple(remote: .v4(address: 0x7F00_0001, port: 40_404))
 
     init() {
@@ -62,7 +68,7 @@ final class FuzzSFUHarness {
         pool = [0xA0D10, base, base + 1, base + 2, base + 0x10, base + 0x11, base + 0x12, 1, 0xDEAD_BEEF, 0x1234_5678]
             + harness.consumers.flatMap { c in c.parameters.encodings.flatMap { [$0.ssrc, $0.rtxSSRC].compactMap { $0 } } }
         for peer in harness.peers { peer.retainsPackets = false }
-        harness.onTransmit = { [consumerSSRCs] transmit, peer, reception in
+        harness.onTransmit = { [unowned self, consumerSSRCs] transmit, peer, reception in
             guard let peer, let reception else { fatalError("FuzzSFU: transmit to \(transmit.destination), no peer's tuple") }
             switch reception {
             case .stun, .dtls, .rtcp:
@@ -71,9 +77,16 @@ final class FuzzSFUHarness {
                 guard consumerSSRCs[peer].contains(packet.ssrc.rawValue) else {
                     fatalError("FuzzSFU: RTP with SSRC \(packet.ssrc) to peer \(peer), whose consumers send \(consumerSSRCs[peer])")
                 }
+                if deliveredBy.count > 100_000 { deliveredBy.removeAll() }
+                deliveredBy["\(peer)/\(packet.ssrc.rawValue)/\(packet.sequenceNumber.rawValue)"] = currentInput
             case .undecryptable(let error):
                 if error == .replayTooOld { break }   // late for the browser's window: dropped there, not a fault
-                fatalError("FuzzSFU: datagram to peer \(peer) does not decrypt: \(String(describing: error)) \(transmit.bytes.hexString)")
+                var origin = ""
+                if error == .replay, let header = try? RTPPacket(parsingHeaderOf: transmit.bytes) {
+                    let key = "\(peer)/\(header.ssrc.rawValue)/\(header.sequenceNumber.rawValue)"
+                    origin = "\n  first copy made by input: \(deliveredBy[key] ?? "?")\n  this copy made by input: \(currentInput)"
+                }
+                fatalError("FuzzSFU: datagram to peer \(peer) does not decrypt: \(String(describing: error)) \(transmit.bytes.hexString)\(origin)")
             case .unparsable:
                 fatalError("FuzzSFU: datagram to peer \(peer) decrypts but does not parse")
             case .unknown:
@@ -102,6 +115,7 @@ final class FuzzSFUHarness {
         } else {
             highest[ssrc] = seq
         }
+        currentInput += " → SSRC \(ssrc) seq \(bytes.getInteger(at: bytes.readerIndex + 2, as: UInt16.self)!)"
         guard let datagram = try? harness.peers[peer].protect(rtpBytes: bytes) else { return }
         harness.router.handle(Datagram(datagram, from: harness.tuples[peer]), now: harness.now)
     }
@@ -116,6 +130,7 @@ final class FuzzSFUHarness {
     func run(_ input: UnsafeBufferPointer<UInt8>) {
         guard let first = input.first else { return }
         let payload = ByteBuffer(bytes: input.dropFirst())
+        currentInput = "mode \(first & 7) step \(first >> 3) at \(harness.now): \(payload.hexString)"
         switch first & 7 {
         case 0: harness.router.handle(Datagram(payload, from: harness.tuples[0]), now: harness.now)
         case 1: harness.router.handle(Datagram(payload, from: harness.tuples[1]), now: harness.now)

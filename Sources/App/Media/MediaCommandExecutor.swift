@@ -52,7 +52,8 @@ final class MediaCommandExecutor {
         case .createProducer(let spec):
             guard let transport = transports[spec.transport] else { return logger.warning("producer \(spec.id): unknown transport") }
             do {
-                producerIDs[spec.id] = try router.createProducer(on: transport, kind: spec.kind, parameters: spec.parameters,
+                producerIDs[spec.id] = try router.createProducer(on: transport, kind: spec.kind, source: spec.type == .screen ? .screen : .camera,
+                                                                 parameters: spec.parameters,
                                                                  mapping: spec.mapping, now: now)
                 producers[spec.id] = spec
             } catch {

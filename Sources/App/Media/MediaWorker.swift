@@ -37,7 +37,8 @@ final class MediaWorker: @unchecked Sendable {
     /// Session counts last published to the HTTP side.
     private var publishedStats: [String: ChannelSessionStats] = [:]
 
-    init(index: Int, loop: any EventLoop, webSocket: WebSocketState, dtlsContext: DTLSContext, hooks: DebugHooks) {
+    init(index: Int, loop: any EventLoop, webSocket: WebSocketState, dtlsContext: DTLSContext, hooks: DebugHooks,
+         congestionControl: CongestionControlMode) {
         self.index = index
         self.loop = loop
         self.webSocket = webSocket
@@ -46,7 +47,7 @@ final class MediaWorker: @unchecked Sendable {
         self.logger = logger
         router = MediaRouter(dtlsContext: dtlsContext,
                              clock: NTPClock(unixTimeAtOrigin: .nanoseconds(Int64(Date().timeIntervalSince1970 * 1e9))),
-                             random: SystemRandomNumberGenerator())
+                             random: SystemRandomNumberGenerator(), congestionControl: congestionControl)
         executor = MediaCommandExecutor(router: router, logger: logger) { [hooks] channel in hooks.taps(channel: channel) }
         // Refused datagrams are counted either way; as events (and debug log lines) only when debug logging is on.
         router.reportsDrops = logger.logLevel <= .debug
@@ -212,6 +213,15 @@ final class MediaWorker: @unchecked Sendable {
                 }
             case .dropped(let reason, let source):
                 logger.debug("dropped from \(source): \(reason)")
+            case .congestion(let id, let r):
+                let e = r.estimate
+                logger.debug("transport \(executor.name(of: id) ?? id.description): estimate \(e.target) bps (delay \(e.delayBased), loss \(e.lossBased), acked \(e.acknowledged.map(String.init) ?? "-"), \(e.usage.rawValue)\(e.inALR ? ", ALR" : ""), loss \(Int(e.loss * 100))%), desired \(r.desired), pacer max \(r.pacerMaxQueueTime), queued \(r.pacerQueuedBytes) B")
+            case .probe(let id, let result):
+                logger.debug("transport \(executor.name(of: id) ?? id.description): probe \(result.cluster) at \(result.target) bps: \(result.bitrate) bps\(result.saturated ? " (saturated)" : "")")
+            case .pacerOverflow(let id, let dropped):
+                logger.debug("transport \(executor.name(of: id) ?? id.description): pacer dropped \(dropped) queued video packets, restarting at a key frame")
+            case .consumerLayers(let id, let share):
+                logger.debug("consumer \(id): \(share.step.map { "layer \($0.spatial), temporal \($0.temporal.map(String.init) ?? "all"), \($0.bitrate) bps" } ?? "paused (no room)")")
             }
         }
         while let t = router.pollTransmit() {

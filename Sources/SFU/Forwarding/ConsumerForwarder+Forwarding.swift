@@ -34,10 +34,9 @@ extension ConsumerForwarder {
     // MARK: Forwarding
 
     /// The consumer's copy of `packet` (spatial layer `layer`, `isKeyFrame` when it starts a key frame) — ready for
-    /// SRTP — and how it was made (to make it again for a retransmission), or nil to drop it. When ``stampsTransportSequence`` the copy carries `transportSequence` (the
-    /// transport's counter), which is then advanced; a dropped packet consumes no number.
-    public mutating func forward(_ packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration,
-                                 transportSequence: inout UInt16) -> (packet: RTPPacket, record: ForwardRecord)? {
+    /// SRTP once its transport stamped it — and how it was made (to make it again for a retransmission), or nil to
+    /// drop it.
+    public mutating func forward(_ packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration) -> (packet: RTPPacket, record: ForwardRecord)? {
         guard let routerPT = admit(packet, layer: layer, now: now), let gate = gate(packet, layer: layer, isKeyFrame: isKeyFrame, now: now) else {
             return nil
         }
@@ -48,40 +47,27 @@ extension ConsumerForwarder {
         }
         if gate == .startsSegment { startSegment(with: packet, layer: layer, now: now) }
         guard let record = plan(packet, layer: layer, routerPayloadType: routerPT, now: now),
-              let out = Self.rewrite(packet, record, extensions: extensions, now: now,
-                                     transportSequenceNumber: stampsTransportSequence ? transportSequence : nil) else { return nil }
-        if stampsTransportSequence { transportSequence &+= 1 }
+              let out = Self.rewrite(packet, record, extensions: extensions, now: now) else { return nil }
+        if gate == .startsSegment { chainStart = record.header.sequenceNumber }
         if record.header.sequenceNumber == sequence.highestOutput { lastForwardedHadMarker = packet.marker }
         packetsForwarded &+= 1
         payloadBytesForwarded &+= UInt32(truncatingIfNeeded: out.payloadLength)
         return (out, record)
     }
 
-    /// ``forward(_:layer:isKeyFrame:now:transportSequence:)`` with a throwaway transport-wide counter (tests).
-    package mutating func forward(_ packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration) -> (packet: RTPPacket, record: ForwardRecord)? {
-        var unshared: UInt16 = 0
-        return forward(packet, layer: layer, isKeyFrame: isKeyFrame, now: now, transportSequence: &unshared)
-    }
-
     /// The consumer's copy of `source` made again exactly as `record` says it was made the first time (same
-    /// sequence number, timestamp, payload type, SSRC and VP8 picture ids), with a fresh send time and, when
-    /// ``stampsTransportSequence``, the next transport-wide number — a retransmission rebuilt from the producer's
-    /// packet store, so consumers need not keep their own copies.
-    public func reforward(_ source: RTPPacket, _ record: ForwardRecord, now: Duration, transportSequence: inout UInt16) -> RTPPacket? {
-        guard let out = Self.rewrite(source, record, extensions: extensions, now: now,
-                                     transportSequenceNumber: stampsTransportSequence ? transportSequence : nil) else { return nil }
-        if stampsTransportSequence { transportSequence &+= 1 }
-        return out
+    /// sequence number, timestamp, payload type, SSRC and VP8 picture ids) — a retransmission rebuilt from the
+    /// producer's packet store, so consumers need not keep their own copies. Its transport stamps a fresh
+    /// transport-wide number and send time when it leaves.
+    public func reforward(_ source: RTPPacket, _ record: ForwardRecord, now: Duration) -> RTPPacket? {
+        Self.rewrite(source, record, extensions: extensions, now: now)
     }
 
     // MARK: Steps
 
-    /// Step 0: measures the layer and maps the payload type; nil when nothing is forwarded (paused, bad layer,
-    /// unmapped payload type).
+    /// Step 0: maps the payload type; nil when nothing is forwarded (paused, bad layer, unmapped payload type).
     mutating func admit(_ packet: RTPPacket, layer: Int, now: Duration) -> PayloadType? {
-        guard layer >= 0, layer < configuration.layerCount else { return nil }
-        if isSimulcast { selector.observe(layer: layer, bytes: packet.bytes.readableBytes, now: now) }
-        if isPaused { return nil }
+        guard layer >= 0, layer < configuration.layerCount, !isPaused else { return nil }
         let routerPT = payloadTypeTable[Int(packet.payloadType.rawValue)]
         return routerPT == 0xFF ? nil : PayloadType(rawValue: routerPT)
     }
@@ -90,7 +76,6 @@ extension ConsumerForwarder {
     /// one after a pause or a resume — needs a key frame (video) that is not older than packets already dropped
     /// while waiting; until then the current layer keeps flowing and every other packet is dropped (nil).
     mutating func gate(_ packet: RTPPacket, layer: Int, isKeyFrame: Bool, now: Duration) -> Gate? {
-        if isSimulcast { evaluateTarget(now: now) }
         requestKeyFrameIfNeeded(now: now)
         guard let target = targetLayer else { return nil }
         if (layer == target && currentLayer != target) || (layer == currentLayer && syncRequired) {
@@ -139,11 +124,11 @@ extension ConsumerForwarder {
     }
 
     /// Step 4, pure: `source` rewritten as `record` says — header values, the consumer's extension block (with
-    /// abs-send-time for `now` and `transportSequenceNumber`), VP8 picture ids — in one new buffer.
-    static func rewrite(_ source: RTPPacket, _ record: ForwardRecord, extensions: HeaderExtensionRewriter, now: Duration,
-                        transportSequenceNumber: UInt16?) -> RTPPacket? {
+    /// abs-send-time for `now` and a transport-wide number of 0, both stamped again when the packet leaves), VP8
+    /// picture ids — in one new buffer.
+    static func rewrite(_ source: RTPPacket, _ record: ForwardRecord, extensions: HeaderExtensionRewriter, now: Duration) -> RTPPacket? {
         guard var out = extensions.rewrite(source, header: record.header, absSendTime: HeaderExtensionRewriter.absSendTime(at: now),
-                                           transportSequenceNumber: transportSequenceNumber) else { return nil }
+                                           transportSequenceNumber: 0) else { return nil }
         if let r = record.vp8, let d = try? VP8PayloadDescriptor(parsing: source.payload) { r.apply(to: &out, descriptor: d) }
         return out
     }
@@ -179,13 +164,5 @@ extension ConsumerForwarder {
         emit(.keyFrameNeeded(layer: target))
         keyFrameRequestedLayer = target
         keyFrameRequestedAt = now
-    }
-
-    mutating func evaluateTarget(now: Duration) {
-        if let next = nextEvaluation, now < next { return }
-        nextEvaluation = now + configuration.reevaluationInterval
-        guard let chosen = selector.select(budget: budget, now: now, keeping: currentLayer), chosen != targetLayer else { return }
-        targetLayer = chosen
-        keyFrameRequestedLayer = nil
     }
 }

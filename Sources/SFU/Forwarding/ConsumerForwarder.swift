@@ -32,21 +32,23 @@ public enum ForwardedPayloadFormat: Hashable, Sendable {
 /// * VP8: picture id / TL0PICIDX continuity and temporal-layer target (``VP8ContinuityRewriter``);
 /// * padding-only packets are not forwarded (and leave no sequence gap).
 ///
-/// Simulcast (``Configuration/layerCount`` > 1): exactly one spatial layer is forwarded. The target is
-/// chosen by a ``SimulcastLayerSelector`` under ``budget`` (re-evaluated every
-/// ``Configuration/reevaluationInterval`` and on ``setBudget(_:)``); the forwarded layer switches to the
-/// target only at a key frame of the target, which is requested through ``pollOutput()``.
+/// Simulcast (``Configuration/layerCount`` > 1): exactly one spatial layer is forwarded. The target — spatial and
+/// temporal layer — is set by the owner (the transport's ``BitrateAllocation``, ``setTarget(layer:temporalLayer:)``);
+/// the forwarded layer switches to the target only at a key frame of the target, which is requested through
+/// ``pollOutput()``. A target of no layer suspends forwarding until a layer is set again (restarting at a key frame).
 ///
 /// A forwarder starts paused — mediasoup creates consumers paused and resumes them once the client has
 /// answered INIT_CONSUMER (docs/protocol.md §7.5 rule 7); ``resume(now:)`` starts it. While paused nothing is
 /// forwarded (layers are still measured). Video (``Configuration/waitsForKeyFrame``) restarts at a key
 /// frame after every resume.
 ///
-/// ``forward(_:layer:isKeyFrame:now:transportSequence:)`` runs four small steps, each in its own method of
+/// ``forward(_:layer:isKeyFrame:now:)`` runs four small steps, each in its own method of
 /// ConsumerForwarder+Forwarding.swift: the layer and key-frame gate (which packets may start or continue the
 /// forwarded segment), the segment start (resynchronising the rewriters), the plan (the outgoing header and VP8
 /// values, as a ``ForwardRecord``) and the rewrite, a pure function of the source packet and the record that
-/// ``reforward(_:_:now:transportSequence:)`` reuses for retransmissions.
+/// ``reforward(_:_:now:)`` reuses for retransmissions. Outgoing packets carry a transport-wide sequence number of 0
+/// when the consumer negotiated one: the transport stamps the real number (and the send time) when the packet leaves
+/// its pacer.
 ///
 /// Per packet: no dictionary lookups (payload types and extension ids are table-indexed), no allocation
 /// besides the outgoing packet's buffer.
@@ -75,12 +77,6 @@ public struct ConsumerForwarder: Sendable {
         public var initialPictureID: UInt16
         /// First outgoing VP8 TL0PICIDX.
         public var initialTL0PicIdx: UInt8
-        /// A layer must have been alive this long before it is preferred (docs/protocol.md §7.7: 2 s).
-        public var minimumLayerActiveTime: Duration
-        /// Silence after which a layer counts as stopped.
-        public var layerInactivityTimeout: Duration
-        /// How often the target layer is re-evaluated.
-        public var reevaluationInterval: Duration
         /// How often a still-pending key frame request is repeated.
         public var keyFrameRetryInterval: Duration
 
@@ -89,8 +85,7 @@ public struct ConsumerForwarder: Sendable {
                     headerExtensions: HeaderExtensionRewriter, payloadFormat: ForwardedPayloadFormat = .opaque,
                     layerCount: Int = 1, waitsForKeyFrame: Bool = false, initialSequenceNumber: RTPSequenceNumber = 0,
                     initialTimestampOffset: UInt32 = 0, initialPictureID: UInt16 = 0, initialTL0PicIdx: UInt8 = 0,
-                    minimumLayerActiveTime: Duration = .seconds(2), layerInactivityTimeout: Duration = .milliseconds(1500),
-                    reevaluationInterval: Duration = .milliseconds(500), keyFrameRetryInterval: Duration = .seconds(1)) {
+                    keyFrameRetryInterval: Duration = .seconds(1)) {
             self.ssrc = ssrc
             self.clockRate = clockRate
             self.payloadTypes = payloadTypes
@@ -102,9 +97,6 @@ public struct ConsumerForwarder: Sendable {
             self.initialTimestampOffset = initialTimestampOffset
             self.initialPictureID = initialPictureID
             self.initialTL0PicIdx = initialTL0PicIdx
-            self.minimumLayerActiveTime = minimumLayerActiveTime
-            self.layerInactivityTimeout = layerInactivityTimeout
-            self.reevaluationInterval = reevaluationInterval
             self.keyFrameRetryInterval = keyFrameRetryInterval
         }
     }
@@ -118,14 +110,10 @@ public struct ConsumerForwarder: Sendable {
     var sequence: RTPSequenceRewriter
     var timestamps: RTPTimestampRewriter
     var vp8: VP8ContinuityRewriter
-    /// Per-layer measurements and the selection rule.
-    public internal(set) var selector: SimulcastLayerSelector
     var timeReferences: [RTPTimeReference?]
 
     /// Whether nothing is forwarded.
     public private(set) var isPaused = true
-    /// The consumer's bitrate budget, bits per second (the outgoing estimate; `Int.max` = unlimited).
-    public private(set) var budget = Int.max
     /// The spatial layer being forwarded, nil before the first forwarded packet.
     public internal(set) var currentLayer: Int?
     /// The spatial layer to switch to (equal to ``currentLayer`` when no switch is pending).
@@ -134,7 +122,10 @@ public struct ConsumerForwarder: Sendable {
     /// and picture-id segments.
     public internal(set) var syncRequired = true
     var lastForwardedHadMarker = true
-    var nextEvaluation: Duration?
+    /// The output sequence number the receiver's current decode chain began with (the first packet of the segment
+    /// being forwarded); nil while no chain is alive (before the first segment, and from a pause, suspension or
+    /// restart until the next segment starts).
+    public internal(set) var chainStart: RTPSequenceNumber?
     var keyFrameRequestedLayer: Int?
     /// Per layer, the newest packet dropped while waiting for a key frame: a key frame starting at or before
     /// it (a late, retransmitted first packet) would leave those dropped packets as a gap no NACK can fill.
@@ -158,8 +149,6 @@ public struct ConsumerForwarder: Sendable {
         sequence = RTPSequenceRewriter(initialOutput: configuration.initialSequenceNumber)
         timestamps = RTPTimestampRewriter(clockRate: configuration.clockRate, initialOffset: configuration.initialTimestampOffset)
         vp8 = VP8ContinuityRewriter(initialPictureID: configuration.initialPictureID, initialTL0PicIdx: configuration.initialTL0PicIdx)
-        selector = SimulcastLayerSelector(layerCount: configuration.layerCount, minimumActiveTime: configuration.minimumLayerActiveTime,
-                                          inactivityTimeout: configuration.layerInactivityTimeout)
         timeReferences = Array(repeating: nil, count: configuration.layerCount)
         if configuration.layerCount == 1 { targetLayer = 0 }
         outputs.reserveCapacity(4)
@@ -169,14 +158,17 @@ public struct ConsumerForwarder: Sendable {
 
     /// Whether every packet sent to this consumer — forwarded or retransmitted — takes the next transport-wide
     /// sequence number of its transport (the consumer negotiated transport-cc, with any id). The one place the
-    /// rule is stated: both ``forward(_:layer:isKeyFrame:now:transportSequence:)`` and
-    /// ``reforward(_:_:now:transportSequence:)`` stamp and advance the counter exactly when this holds.
+    /// rule is stated: the transport stamps every packet ``forward(_:layer:isKeyFrame:now:)`` and
+    /// ``reforward(_:_:now:)`` make exactly when this holds.
     public var stampsTransportSequence: Bool { extensions.writesTransportSequenceNumber }
 
     // MARK: Control
 
     /// Stops forwarding.
-    public mutating func pause() { isPaused = true }
+    public mutating func pause() {
+        isPaused = true
+        chainStart = nil
+    }
 
     /// Starts (or restarts) forwarding: the next forwarded packet — a key frame for video — begins new
     /// sequence segments, and a key frame is requested.
@@ -185,14 +177,40 @@ public struct ConsumerForwarder: Sendable {
         isPaused = false
         syncRequired = true
         keyFrameRequestedLayer = nil
-        if isSimulcast { nextEvaluation = nil }
         requestKeyFrameIfNeeded(now: now)
     }
 
-    /// Sets the bitrate budget (bits per second); the target layer is re-evaluated at the next packet.
-    public mutating func setBudget(_ bitsPerSecond: Int) {
-        budget = max(0, bitsPerSecond)
-        nextEvaluation = nil
+    /// Sets the spatial layer to forward (switched to at its next key frame; nil: suspend forwarding, which restarts
+    /// at a key frame once a layer is set again) and the highest temporal layer (nil: all).
+    public mutating func setTarget(layer: Int?, temporalLayer: Int?) {
+        setTargetTemporalLayer(temporalLayer)
+        let layer = layer.map { min(max($0, 0), configuration.layerCount - 1) }
+        guard layer != targetLayer else { return }
+        if layer == nil {
+            syncRequired = true
+            chainStart = nil
+        }
+        targetLayer = layer
+        keyFrameRequestedLayer = nil
+    }
+
+    /// Restarts forwarding at the next key frame of the target layer (a new sequence segment), asking for one —
+    /// after packets already numbered were dropped (a pacer that would have held them too long).
+    public mutating func restartAtKeyFrame(now: Duration) {
+        guard !isPaused else { return }
+        syncRequired = true
+        chainStart = nil
+        keyFrameRequestedLayer = nil
+        requestKeyFrameIfNeeded(now: now)
+    }
+
+    /// Whether a retransmission of the packet `record` made can still help the receiver: it belongs to the decode
+    /// chain the receiver is on. Packets from before the latest segment start (a layer switch, a resume, a restart
+    /// after the pacer dropped video) precede a key frame the decoder starts over from, so resending them only
+    /// spends the path's capacity — the capacity a congested receiver lacks.
+    public func mayRetransmit(_ record: ForwardRecord) -> Bool {
+        guard let chainStart else { return false }
+        return !(record.header.sequenceNumber < chainStart)
     }
 
     /// Sets the highest VP8 temporal layer to forward (nil: all).

@@ -82,6 +82,12 @@ public struct HeaderExtensionRewriter: Sendable, Hashable {
     /// packet sent to the consumer, retransmissions included, takes the next number of its transport.
     public var writesTransportSequenceNumber: Bool { transportCCID != 0 }
 
+    /// The consumer's transport-wide sequence number id (nil: not negotiated): where a packet is stamped as it leaves.
+    public var transportWideCCExtensionID: HeaderExtensionID? { transportCCID == 0 ? nil : HeaderExtensionID(transportCCID) }
+
+    /// The consumer's abs-send-time id (nil: not negotiated).
+    public var absSendTimeExtensionID: HeaderExtensionID? { absSendTimeID == 0 ? nil : HeaderExtensionID(absSendTimeID) }
+
     /// Calls `body(id, offset, length)` for each RFC 8285 element in `raw[start..<end]` (offsets in
     /// `raw`), one-byte or two-byte form; stops at a one-byte id 15 or an element overrunning `end`.
     @inline(__always)

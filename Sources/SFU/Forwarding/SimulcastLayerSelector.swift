@@ -2,7 +2,9 @@
 /// consumer should receive, from what arrives of each layer and the consumer's bitrate budget (protocol
 /// docs/protocol.md §7.7).
 ///
-/// Each layer is fed with ``observe(layer:bytes:now:)``. A layer is *alive* while packets keep coming
+/// One per video producer (the measurements are the producer's, shared by its consumers). Each layer is fed with
+/// ``observe(layer:temporalLayer:bytes:now:)``; packets that carry a temporal layer id (VP8 TID) are also
+/// measured per temporal layer, which gives the allocation its finer steps (``bitrate(_:upToTemporalLayer:now:)``). A layer is *alive* while packets keep coming
 /// (no silence longer than ``inactivityTimeout``) and *settled* once alive for ``minimumActiveTime``
 /// (2 s, as mediasoup: a layer a browser has just (re)started is not trusted yet). ``select(budget:now:)``
 /// returns the highest settled layer whose measured bitrate fits the budget, else the lowest settled one;
@@ -15,6 +17,8 @@ public struct SimulcastLayerSelector: Sendable, Hashable {
     /// Silence after which a layer counts as stopped.
     public var inactivityTimeout: Duration
     var meters: [BitrateMeter]
+    /// Per layer, per temporal layer id (0…``maxTemporalLayers`` − 1).
+    var temporalMeters: [[BitrateMeter]]
     var activeSince: [Duration?]
     var lastPacketAt: [Duration?]
 
@@ -25,21 +29,52 @@ public struct SimulcastLayerSelector: Sendable, Hashable {
         self.minimumActiveTime = minimumActiveTime
         self.inactivityTimeout = inactivityTimeout
         meters = Array(repeating: BitrateMeter(window: bitrateWindow), count: self.layerCount)
+        temporalMeters = Array(repeating: Array(repeating: BitrateMeter(window: bitrateWindow), count: Self.maxTemporalLayers),
+                               count: self.layerCount)
         activeSince = Array(repeating: nil, count: self.layerCount)
         lastPacketAt = Array(repeating: nil, count: self.layerCount)
     }
 
-    /// Records a packet of `bytes` on `layer` (ignored when out of range).
-    public mutating func observe(layer: Int, bytes: Int, now: Duration) {
-        guard layer >= 0, layer < layerCount else { return }
+    /// Temporal layer ids measured (VP8 has at most four).
+    public static let maxTemporalLayers = 4
+
+    /// Records a packet of `bytes` on `layer` with temporal layer id `temporalLayer` (nil: none) (ignored when out of
+    /// range). Returns whether the layer (re)started with it.
+    @discardableResult
+    public mutating func observe(layer: Int, temporalLayer: Int? = nil, bytes: Int, now: Duration) -> Bool {
+        guard layer >= 0, layer < layerCount else { return false }
+        var started = false
         if let last = lastPacketAt[layer], now - last <= inactivityTimeout {
             // still alive
         } else {
             activeSince[layer] = now
             meters[layer].reset()
+            for t in 0..<Self.maxTemporalLayers { temporalMeters[layer][t].reset() }
+            started = true
         }
         lastPacketAt[layer] = now
         meters[layer].record(bytes: bytes, now: now)
+        if let temporalLayer, temporalLayer >= 0, temporalLayer < Self.maxTemporalLayers {
+            temporalMeters[layer][temporalLayer].record(bytes: bytes, now: now)
+        }
+        return started
+    }
+
+    /// How many temporal layers `layer` has had over the bitrate window (highest id seen + 1), nil when its packets
+    /// carry no temporal layer id.
+    public func temporalLayerCount(_ layer: Int, now: Duration) -> Int? {
+        guard isAlive(layer, now: now) else { return nil }
+        var count: Int?
+        for t in 0..<Self.maxTemporalLayers where temporalMeters[layer][t].bytesInWindow(now: now) > 0 { count = t + 1 }
+        return count
+    }
+
+    /// Measured bitrate of `layer` with temporal layers 0…`temporal` only, bits per second.
+    public func bitrate(_ layer: Int, upToTemporalLayer temporal: Int, now: Duration) -> Int {
+        guard isAlive(layer, now: now) else { return 0 }
+        var sum = 0
+        for t in 0...min(temporal, Self.maxTemporalLayers - 1) { sum += temporalMeters[layer][t].bitrate(now: now) }
+        return sum
     }
 
     /// Whether `layer` received a packet within ``inactivityTimeout`` before `now`.
@@ -95,5 +130,39 @@ public struct SimulcastLayerSelector: Sendable, Hashable {
         }
         if !settled, let current, isAlive(current, now: now) { return current }
         return best ?? lowest
+    }
+
+    /// What a consumer of these layers can be given now, cheapest first (``BitrateAllocation/Demand/steps``): the
+    /// settled layers (before any has settled, the lowest alive one), plus `current`'s layer while it is alive; per
+    /// layer with temporal layers, one step per temporal layer (all of them last, `temporal` nil). A step that costs
+    /// at least as much as a higher one is left out (a higher spatial layer at a low frame rate can be cheaper than a
+    /// lower one at its full rate), so costs rise strictly.
+    public func steps(now: Duration, keeping current: Int? = nil) -> [BitrateAllocation.Step] {
+        var settled = false
+        for l in 0..<layerCount where (activeDuration(l, now: now) ?? .zero) >= minimumActiveTime {
+            settled = true
+            break
+        }
+        var candidates: [Int] = []
+        for l in 0..<layerCount where isAlive(l, now: now) {
+            let settledHere = (activeDuration(l, now: now) ?? .zero) >= minimumActiveTime
+            if l == current || (settled ? settledHere : candidates.isEmpty) { candidates.append(l) }
+        }
+        var all: [BitrateAllocation.Step] = []
+        for l in candidates {
+            if let count = temporalLayerCount(l, now: now), count > 1 {
+                for t in 0..<(count - 1) {
+                    all.append(BitrateAllocation.Step(spatial: l, temporal: t, bitrate: bitrate(l, upToTemporalLayer: t, now: now)))
+                }
+            }
+            all.append(BitrateAllocation.Step(spatial: l, temporal: nil, bitrate: bitrate(l, now: now)))
+        }
+        var kept: [BitrateAllocation.Step] = []
+        var cheapestAbove = Int.max
+        for step in all.reversed() where step.bitrate < cheapestAbove {
+            kept.append(step)
+            cheapestAbove = step.bitrate
+        }
+        return kept.reversed()
     }
 }

@@ -72,6 +72,13 @@ public struct RTPRetransmissionBuffer: Sendable {
         return slots[index(ext)]?.sequence == ext
     }
 
+    /// How many sequence numbers `seq` is behind the newest stored one (negative: ahead of it), nil before the
+    /// first packet. At ``capacity`` or more the ring cannot tell a copy of `seq` from its first arrival.
+    public func age(of seq: RTPSequenceNumber) -> Int64? {
+        guard let highest = unwrapper.highest else { return nil }
+        return highest - unwrapper.peek(UInt64(seq.rawValue))
+    }
+
     /// The packet with sequence number `seq` if it may be resent at `now` (see the type's rules);
     /// `rtt` is the current round-trip estimate (nil: ``defaultRTT``).
     public mutating func packet(for seq: RTPSequenceNumber, now: Duration, rtt: Duration? = nil) -> Lookup {
@@ -125,6 +132,12 @@ public struct RTXEncoder: Sendable, Hashable {
         self.ssrc = ssrc
         self.payloadType = payloadType
         self.nextSequenceNumber = initialSequenceNumber
+    }
+
+    /// The next sequence number of this stream, for a packet built on it directly (padding).
+    public mutating func takeSequenceNumber() -> RTPSequenceNumber {
+        defer { nextSequenceNumber = nextSequenceNumber.advanced(by: 1) }
+        return nextSequenceNumber
     }
 
     /// `packet` as the next RTX packet of this stream.

@@ -43,11 +43,17 @@ final class Producer {
     var encodings: [EncodingState]
     var paused = false
     var consumers: [Consumer] = []
+    /// Camera or screen share (the allocation serves screen shares first).
+    let source: BitrateAllocation.Source
+    /// Per-layer (and per temporal layer) bitrates and liveness, what its consumers' allocation reads (video).
+    var layers: SimulcastLayerSelector
 
-    init(id: ProducerID, transport: RouterTransport, kind: MediaKind, parameters: RTPParameters, mapping: RTPParametersMapping) {
+    init(id: ProducerID, transport: RouterTransport, kind: MediaKind, source: BitrateAllocation.Source, parameters: RTPParameters,
+         mapping: RTPParametersMapping) {
         self.id = id
         self.transport = transport
         self.kind = kind
+        self.source = source
         let media = parameters.codecs.first { !$0.isRTX }
         mimeType = media?.mimeType.lowercased() ?? ""
         clockRate = UInt32(clamping: media?.clockRate ?? 90_000)
@@ -72,6 +78,7 @@ final class Producer {
         keyFrameMethod = (media?.rtcpFeedback.contains { $0.type == "nack" && $0.parameter == "pli" } ?? true) ? .pli : .fir
         matcher = RTPStreamMatcher(producer: parameters, mapping: mapping)
         encodings = mapping.encodings.map { EncodingState(ssrc: $0.ssrc.map(SSRC.init(rawValue:))) }
+        layers = SimulcastLayerSelector(layerCount: max(1, encodings.count))
     }
 
     /// Whether a packet with `payloadType` may be on the stream `route` names (media PTs on media SSRCs, RTX PTs
@@ -83,14 +90,16 @@ final class Producer {
     /// Bits per second received over the last second, all layers.
     func bitrate(now: Duration) -> Int { encodings.reduce(0) { $0 + $1.bitrate.bitrate(now: now) } }
 
-    /// Whether `packet` starts a key frame for this producer's codec.
-    func isKeyFrame(_ packet: RTPPacket) -> Bool {
+    /// Whether `packet` starts a key frame for this producer's codec, and its temporal layer id (VP8 TID) if any.
+    func describe(_ packet: RTPPacket) -> (isKeyFrame: Bool, temporalLayer: Int?) {
         let payload = packet.payload
         switch mimeType {
-        case "video/vp8": return (try? VP8PayloadDescriptor(parsing: payload))?.isKeyFrame ?? false
-        case "video/vp9": return (try? VP9PayloadDescriptor(parsing: payload))?.isKeyFrame ?? false
-        case "video/h264": return (try? H264Payload(parsing: payload))?.isKeyFrame ?? false
-        default: return false
+        case "video/vp8":
+            guard let d = try? VP8PayloadDescriptor(parsing: payload) else { return (false, nil) }
+            return (d.isKeyFrame, d.temporalLayer.map(Int.init))
+        case "video/vp9": return ((try? VP9PayloadDescriptor(parsing: payload))?.isKeyFrame ?? false, nil)
+        case "video/h264": return ((try? H264Payload(parsing: payload))?.isKeyFrame ?? false, nil)
+        default: return (false, nil)
         }
     }
 
@@ -107,7 +116,7 @@ final class Producer {
     /// Takes a media packet of `layer` (`recovered`: it came as RTX) at `now`. Returns whether it is a key frame
     /// start, or nil when it must not be forwarded (a duplicate, or a retransmission too late to use).
     func ingest(_ packet: RTPPacket, layer: Int, recovered: Bool, now: Duration) -> Bool? {
-        let isKeyFrame = self.isKeyFrame(packet)
+        let (isKeyFrame, temporalLayer) = describe(packet)
         if encodings[layer].ssrc == nil { encodings[layer].ssrc = packet.ssrc }
         if encodings[layer].stats == nil {
             encodings[layer].stats = RTPReceiveStats(ssrc: packet.ssrc, clockRate: clockRate)
@@ -121,7 +130,15 @@ final class Producer {
         // bandwidth probe repeating a packet that arrived, or an original after its RTX copy) would be counted
         // twice and would reuse the consumer's output sequence number (an SRTP index) for a second packet.
         // Only video has RTX, and the SRTP replay check already drops repeated packets of one SSRC.
-        if encodings[layer].store?.contains(packet.sequenceNumber) == true { return nil }
+        if let store = encodings[layer].store {
+            if store.contains(packet.sequenceNumber) { return nil }
+            // Older than the store holds, a copy can no longer be told from a first arrival: forwarding it could
+            // reuse an output number (found by FuzzSFU). An RTX copy from further ahead than the store spans is
+            // no copy of anything recent.
+            if let age = store.age(of: packet.sequenceNumber), age >= Int64(store.capacity) || (recovered && age <= -Int64(store.capacity)) {
+                return nil
+            }
+        }
         if encodings[layer].nack != nil {
             let arrival = encodings[layer].nack!.received(sequenceNumber: packet.sequenceNumber, isKeyFrame: isKeyFrame,
                                                           isRecovered: recovered, now: now)
@@ -132,7 +149,14 @@ final class Producer {
             if recovered, arrival == .old { return nil }
         }
         encodings[layer].stats!.received(packet, isRetransmission: recovered, now: now)
-        if !packet.isPaddingOnly { encodings[layer].bitrate.record(bytes: packet.bytes.readableBytes, now: now) }
+        if !packet.isPaddingOnly {
+            encodings[layer].bitrate.record(bytes: packet.bytes.readableBytes, now: now)
+            if kind == .video,
+               layers.observe(layer: layer, temporalLayer: temporalLayer, bytes: packet.bytes.readableBytes + TransportPacketHistory.wireOverhead, now: now) {
+                // A layer (re)started: the consumers' transports may now choose it.
+                for consumer in consumers { consumer.transport.allocate(now: now) }
+            }
+        }
         if isKeyFrame { transport.keyFrames.keyFrameReceived(ssrc: packet.ssrc) }
         encodings[layer].store?.store(packet, now: now)
         return isKeyFrame

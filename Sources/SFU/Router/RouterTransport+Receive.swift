@@ -54,8 +54,12 @@ extension RouterTransport {
                 consumersBySSRC[pli.mediaSSRC]?.keyFrameAsked(now: now)
             case .fullIntraRequest(let fir):
                 for entry in fir.entries { consumersBySSRC[entry.ssrc]?.keyFrameAsked(now: now) }
+            case .transportFeedback(let feedback):
+                receivedTransportFeedback(feedback, now: now)
+            case .remb(let remb):
+                receivedREMB(Int(clamping: remb.bitrate), now: now)
             default:
-                break   // transport-cc feedback and REMB from consumers: bandwidth estimation is a later step
+                break
             }
         }
     }
@@ -70,8 +74,7 @@ extension RouterTransport {
         return nil
     }
 
-    /// Round-trip times and reported loss of this transport's consumer streams; the loss feeds the transport's
-    /// outgoing estimate (and so the layer budgets).
+    /// Round-trip times and reported loss of this transport's consumer streams, for congestion control.
     func reportBlocks(_ blocks: [RTCPReportBlock], now: Duration) {
         var worstLoss: UInt8?
         var rtt: Duration?
@@ -83,8 +86,6 @@ extension RouterTransport {
             }
             if consumer.producer.kind == .video { worstLoss = max(worstLoss ?? 0, block.fractionLost) }
         }
-        guard let worstLoss else { return }
-        outgoingEstimate.reported(fractionLost: worstLoss, now: now, rtt: rtt ?? .milliseconds(100))
-        rebalanceBudgets()
+        receivedLoss(worstLoss, rtt: rtt, now: now)
     }
 }

@@ -25,7 +25,8 @@ final class RouterOutput {
 
 /// The router's record of one transport: the ``WebRtcTransport`` itself and the media state around it — its
 /// producers and consumers, the SSRC maps incoming packets are routed by, transport-wide feedback, key-frame
-/// requests, the REMB cap, the outgoing estimate and layer budgets, and its RTCP schedule.
+/// requests, the REMB cap, congestion control towards the peer (RouterTransport+Congestion.swift), and its RTCP
+/// schedule.
 ///
 /// Receiving (RTP and RTCP dispatch) is in RouterTransport+Receive.swift.
 final class RouterTransport {
@@ -44,8 +45,8 @@ final class RouterTransport {
     var keyFrames: KeyFrameRequestManager
     var incomingCap: IncomingBitrateCap
     var maxOutgoingBitrate: Int?
-    /// What the receiving browser can take, from the loss it reports (layer budgets of its consumers).
-    var outgoingEstimate = LossBasedBandwidthEstimator()
+    /// The estimate of what the receiving browser can take, the pacer, probes and the allocation over consumers.
+    var congestion: TransportCongestion
     /// Next transport-wide sequence number stamped on packets sent here (forwarded or retransmitted).
     var transportSequence: UInt16 = 1
     var rtcp = RTCPScheduler(interval: RTCPScheduler.reportInterval)
@@ -56,8 +57,9 @@ final class RouterTransport {
     /// Media-plane refusals on this transport (the transport's own are in its ``WebRtcTransport/counters``).
     private(set) var drops = DropCounts()
 
-    init(id: TransportID, webrtc: WebRtcTransport, output: RouterOutput, rtcpSSRC: SSRC) {
+    init(id: TransportID, webrtc: WebRtcTransport, output: RouterOutput, rtcpSSRC: SSRC, congestionControl: CongestionControlMode) {
         self.id = id
+        congestion = TransportCongestion(mode: congestionControl)
         self.webrtc = webrtc
         self.output = output
         self.rtcpSSRC = rtcpSSRC
@@ -133,6 +135,7 @@ final class RouterTransport {
         d = earliest(d, feedback.nextDeadline)
         d = earliest(d, keyFrames.nextDeadline)
         d = earliest(d, incomingCap.nextDeadline)
+        d = earliest(d, congestionDeadline)
         for producer in producers { d = earliest(d, producer.nextDeadline) }
         return d
     }
@@ -144,6 +147,7 @@ final class RouterTransport {
             webrtc.handleTimeout(now: now)
             drain(now: now)
         }
+        handleCongestionTimeout(now: now)
         var feedbackPackets: [RTCPPacket] = []
         for producer in producers { feedbackPackets += producer.nacksDue(now: now, senderSSRC: rtcpSSRC) }
         feedbackPackets += feedback.handleTimeout(now: now)
@@ -178,17 +182,5 @@ final class RouterTransport {
     func updateReportSchedule(now: Duration) {
         if producers.isEmpty && consumers.isEmpty { rtcp.stop() } else { rtcp.start(now: now) }
         markDirty()
-    }
-
-    // MARK: Budgets
-
-    /// Splits the outgoing estimate between the consumers (``BitrateAllocation``) and hands the video ones their
-    /// layer budgets.
-    func rebalanceBudgets() {
-        let demands = consumers.map { BitrateAllocation.Demand(kind: $0.producer.kind, active: $0.active) }
-        let budgets = BitrateAllocation.allocate(estimate: outgoingEstimate.estimate, among: demands)
-        for (consumer, budget) in zip(consumers, budgets) where consumer.producer.kind == .video && consumer.active {
-            consumer.forwarder.setBudget(budget)
-        }
     }
 }

@@ -41,13 +41,33 @@ struct Forwarded {
     static let rewriter = HeaderExtensionRewriter(producerExtensions: TestExtensions.producerVideo,
                                                   consumerExtensions: TestExtensions.consumerVideo, mid: "3")
 
-    /// A VP8 simulcast consumer whose layers count as settled at once (these scenarios exercise switching
-    /// mechanics; the 2 s settling rule has its own table in ``SimulcastLayerSelectorTests``).
+    /// A VP8 (simulcast when `layers` > 1) consumer.
     static func videoConfig(layers: Int, initialSeq: RTPSequenceNumber = 65534, initialPictureID: UInt16 = 32766) -> ConsumerForwarder.Configuration {
         ConsumerForwarder.Configuration(ssrc: 0xC0C0_C0C0, clockRate: 90_000, payloadTypes: [(96, 101)], headerExtensions: rewriter,
                                         payloadFormat: .vp8, layerCount: layers, waitsForKeyFrame: true,
                                         initialSequenceNumber: initialSeq, initialTimestampOffset: 0,
-                                        initialPictureID: initialPictureID, initialTL0PicIdx: 250, minimumLayerActiveTime: .zero)
+                                        initialPictureID: initialPictureID, initialTL0PicIdx: 250)
+    }
+
+    /// The owner's side of layer choice for these switching scenarios: the layers measured as a producer measures
+    /// them, counting as settled at once (the 2 s settling rule has its own table in ``SimulcastLayerSelectorTests``),
+    /// and the target re-chosen every 500 ms under `budget` with the selector's single-consumer rule (the router's
+    /// allocation has its own tables).
+    final class LayerChooser {
+        var selector: SimulcastLayerSelector
+        var budget = Int.max { didSet { next = nil } }
+        var next: Duration?
+
+        init(layers: Int) { selector = SimulcastLayerSelector(layerCount: layers, minimumActiveTime: .zero) }
+
+        func observe(_ packet: RTPPacket, layer: Int, now: Duration, forwarder f: inout ConsumerForwarder) {
+            selector.observe(layer: layer, bytes: packet.bytes.readableBytes, now: now)
+            if let next, now < next { return }
+            next = now + .milliseconds(500)
+            if let chosen = selector.select(budget: budget, now: now, keeping: f.currentLayer) {
+                f.setTarget(layer: chosen, temporalLayer: f.targetTemporalLayer)
+            }
+        }
     }
 
     static func layers(_ n: Int) -> [TestLayerStream] {
@@ -69,7 +89,7 @@ struct Forwarded {
     /// requests on the next frame of the requested layer when `answerKeyFrames`.
     static func drive(_ f: inout ConsumerForwarder, _ streams: inout [TestLayerStream], frames: Int, start: Duration,
                       active: [Int], answerKeyFrames: Bool = true, tids: [UInt8] = [0], packetsPerFrame: [Int]? = nil,
-                      outputs: inout [ConsumerForwarderOutput]) -> [Forwarded] {
+                      chooser: LayerChooser? = nil, outputs: inout [ConsumerForwarderOutput]) -> [Forwarded] {
         var forwarded: [Forwarded] = []
         var pendingKey = Array(repeating: false, count: streams.count)
         for k in 0..<frames {
@@ -84,6 +104,7 @@ struct Forwarded {
                 pendingKey[l] = false
                 let packets = packetsPerFrame?[l] ?? 2
                 for (p, isKey) in streams[l].frame(key: key, tid: key ? 0 : tid, y: tid > 0, packets: packets) {
+                    chooser?.observe(p, layer: l, now: now, forwarder: &f)
                     if let out = f.forward(p, layer: l, isKeyFrame: isKey, now: now)?.packet {
                         forwarded.append(Forwarded(layer: l, packet: out, descriptor: try! VP8PayloadDescriptor(parsing: out.payload)))
                     }
@@ -192,31 +213,59 @@ struct Forwarded {
 
     @Test func simulcastSwitchWaitsForAKeyFrameOfTheTarget() {
         var f = ConsumerForwarder(configuration: Self.videoConfig(layers: 3))
+        let chooser = LayerChooser(layers: 3)
         var streams = Self.layers(3)
         var outputs: [ConsumerForwarderOutput] = []
         f.resume(now: .zero)
         #expect(Self.drain(&f).isEmpty)   // no layer known yet
         // Only layer 0 at first: it becomes the target, its key frame is requested and answered.
-        let r0 = Self.drive(&f, &streams, frames: 10, start: .zero, active: [0], outputs: &outputs)
+        let r0 = Self.drive(&f, &streams, frames: 10, start: .zero, active: [0], chooser: chooser, outputs: &outputs)
         #expect(outputs == [.keyFrameNeeded(layer: 0), .layerChanged(layer: 0)])
         #expect(r0.allSatisfy { $0.layer == 0 } && r0.count == 18)   // the first frame (not key) was dropped
         // Layers 1 and 2 start; the producer does not answer key frame requests: layer 0 keeps flowing.
         outputs.removeAll()
         let waiting = Self.drive(&f, &streams, frames: 40, start: .milliseconds(330), active: [0, 1, 2], answerKeyFrames: false,
-                                 outputs: &outputs)
+                                 chooser: chooser, outputs: &outputs)
         #expect(f.currentLayer == 0 && f.targetLayer == 2)
         #expect(waiting.allSatisfy { $0.layer == 0 } && waiting.count == 80)
         #expect(outputs.contains(.keyFrameNeeded(layer: 2)))
         #expect(outputs.filter { $0 == .keyFrameNeeded(layer: 2) }.count >= 2)   // retried
         // Now the key frame comes: switch, continuity kept.
         outputs.removeAll()
-        let switched = Self.drive(&f, &streams, frames: 40, start: .milliseconds(1650), active: [0, 1, 2], outputs: &outputs)
+        let switched = Self.drive(&f, &streams, frames: 40, start: .milliseconds(1650), active: [0, 1, 2], chooser: chooser, outputs: &outputs)
         #expect(outputs.contains(.layerChanged(layer: 2)))
         #expect(f.currentLayer == 2)
         let firstOf2 = switched.firstIndex { $0.layer == 2 }!
         #expect(switched[firstOf2].descriptor.isKeyFrame)
         #expect(switched[firstOf2...].allSatisfy { $0.layer == 2 })
         Self.expectContinuous(r0 + waiting + switched)
+    }
+
+    /// Retransmissions serve the decode chain the receiver is on: once a switch started a new segment at a key
+    /// frame, packets from before it are not resent (seen in the 3 → 0.5 Mbit/s scenario: the receiver's NACKs for
+    /// top-layer packets lost in the queue were answered with ~700 kbit/s of RTX into a 500 kbit/s link after the
+    /// switch down); nor is anything while a restart waits for its key frame.
+    @Test func onlyTheCurrentDecodeChainIsRetransmitted() throws {
+        var f = ConsumerForwarder(configuration: Self.videoConfig(layers: 2))
+        let chooser = LayerChooser(layers: 2)
+        var streams = Self.layers(2)
+        var outputs: [ConsumerForwarderOutput] = []
+        f.resume(now: .zero)
+        func record(_ p: Forwarded) -> ForwardRecord {
+            ForwardRecord(layer: p.layer, sourceSequenceNumber: p.packet.sequenceNumber, header: RTPHeaderRewrite(
+                payloadType: p.packet.payloadType, sequenceNumber: p.packet.sequenceNumber, timestamp: p.packet.timestamp,
+                ssrc: p.packet.ssrc), vp8: nil)
+        }
+        #expect(f.chainStart == nil)
+        let first = Self.drive(&f, &streams, frames: 10, start: .zero, active: [0], chooser: chooser, outputs: &outputs)
+        #expect(first.allSatisfy { f.mayRetransmit(record($0)) })
+        let switched = Self.drive(&f, &streams, frames: 40, start: .milliseconds(330), active: [0, 1], chooser: chooser, outputs: &outputs)
+        let firstOf1 = try #require(switched.firstIndex { $0.layer == 1 })
+        #expect(f.chainStart == switched[firstOf1].packet.sequenceNumber)
+        #expect((first + switched[..<firstOf1]).allSatisfy { !f.mayRetransmit(record($0)) })
+        #expect(switched[firstOf1...].allSatisfy { f.mayRetransmit(record($0)) })
+        f.restartAtKeyFrame(now: .milliseconds(1700))
+        #expect(switched.allSatisfy { !f.mayRetransmit(record($0)) })
     }
 
     /// A key frame's first packet lost on the way in and recovered (RTX) after the rest of the frame was
@@ -246,12 +295,13 @@ struct Forwarded {
 
     @Test func switchAfterAnIncompleteFrameSkipsOneSequenceNumber() throws {
         var f = ConsumerForwarder(configuration: Self.videoConfig(layers: 2))
+        let chooser = LayerChooser(layers: 2)
         var streams = Self.layers(2)
         var outputs: [ConsumerForwarderOutput] = []
         f.resume(now: .zero)
-        let r0 = Self.drive(&f, &streams, frames: 5, start: .zero, active: [0], outputs: &outputs)
+        let r0 = Self.drive(&f, &streams, frames: 5, start: .zero, active: [0], chooser: chooser, outputs: &outputs)
         // Layer 1 appears and becomes the target after the re-evaluation interval.
-        _ = Self.drive(&f, &streams, frames: 20, start: .milliseconds(165), active: [1], answerKeyFrames: false, outputs: &outputs)
+        _ = Self.drive(&f, &streams, frames: 20, start: .milliseconds(165), active: [1], answerKeyFrames: false, chooser: chooser, outputs: &outputs)
         #expect(f.targetLayer == 1 && f.currentLayer == 0)
         // Layer 0 sends only the first packet of a frame (no marker), then layer 1 sends its key frame.
         let half = streams[0].frame()[0]
@@ -266,6 +316,7 @@ struct Forwarded {
 
     @Test func switchAlignsTimestampsThroughSenderReports() throws {
         var f = ConsumerForwarder(configuration: Self.videoConfig(layers: 2))
+        let chooser = LayerChooser(layers: 2)
         var streams = Self.layers(2)
         var outputs: [ConsumerForwarderOutput] = []
         // Both layers' sender reports at the same NTP time, with their own RTP clocks.
@@ -275,10 +326,10 @@ struct Forwarded {
         f.resume(now: .zero)
         // Layer 0 first; layer 1 joins 5 frames later (its clock kept running), its frame k arriving
         // before layer 0's frame k.
-        let r0 = Self.drive(&f, &streams, frames: 5, start: .zero, active: [0], outputs: &outputs)
+        let r0 = Self.drive(&f, &streams, frames: 5, start: .zero, active: [0], chooser: chooser, outputs: &outputs)
         #expect(f.currentLayer == 0)
         streams[1].ts &+= 5 * 3000
-        let r = r0 + Self.drive(&f, &streams, frames: 30, start: .milliseconds(165), active: [1, 0], outputs: &outputs)
+        let r = r0 + Self.drive(&f, &streams, frames: 30, start: .milliseconds(165), active: [1, 0], chooser: chooser, outputs: &outputs)
         #expect(f.currentLayer == 1)
         let i = try #require(r.firstIndex { $0.layer == 1 })
         try #require(i > 0)
@@ -308,6 +359,7 @@ struct Forwarded {
 
     @Test func budgetMovesTheTarget() {
         var f = ConsumerForwarder(configuration: Self.videoConfig(layers: 3))
+        let chooser = LayerChooser(layers: 3)
         var streams = Self.layers(3)
         var outputs: [ConsumerForwarderOutput] = []
         f.resume(now: .zero)
@@ -317,26 +369,26 @@ struct Forwarded {
         func run(_ frames: Int, answer: Bool = true) -> [Forwarded] {
             defer { t += .milliseconds(33) * frames }
             return Self.drive(&f, &streams, frames: frames, start: t, active: [0, 1, 2], answerKeyFrames: answer,
-                              packetsPerFrame: sizes, outputs: &outputs)
+                              packetsPerFrame: sizes, chooser: chooser, outputs: &outputs)
         }
         _ = run(80)
         #expect(f.currentLayer == 2)
-        let rates = (0..<3).map { f.selector.bitrate($0, now: t) }
+        let rates = (0..<3).map { chooser.selector.bitrate($0, now: t) }
         #expect(rates[0] < rates[1] && rates[1] < rates[2])
         #expect(rates[0] > 7_000 && rates[2] < 80_000)
         // Down: a budget between layers 1 and 2 → layer 1, switched at its key frame.
-        f.setBudget((rates[1] + rates[2]) / 2)
+        chooser.budget = (rates[1] + rates[2]) / 2
         outputs.removeAll()
         let down = run(20)
         #expect(f.targetLayer == 1 && f.currentLayer == 1)
         #expect(outputs.contains(.keyFrameNeeded(layer: 1)) && outputs.contains(.layerChanged(layer: 1)))
         #expect(down.last?.layer == 1)
         // Below every layer: the lowest.
-        f.setBudget(rates[0] / 2)
+        chooser.budget = rates[0] / 2
         let lowest = run(20)
         #expect(f.currentLayer == 0)
         // Up again: unlimited → the highest; until its key frame arrives the current layer keeps flowing.
-        f.setBudget(.max)
+        chooser.budget = .max
         outputs.removeAll()
         let waiting = run(10, answer: false)
         #expect(f.targetLayer == 2 && f.currentLayer == 0)
@@ -346,39 +398,40 @@ struct Forwarded {
         Self.expectContinuous(down + lowest + waiting + up)
     }
 
-    @Test func transportSequenceCountsForwardedPacketsOnly() throws {
+    /// Forwarded packets carry a transport-wide number of 0 (the transport stamps it when the packet leaves its
+    /// pacer) in the consumer's negotiated element, so that stamping never has to move bytes.
+    @Test func forwardedPacketsCarryATransportSequenceSlotToStamp() throws {
         var f = ConsumerForwarder(configuration: Self.videoConfig(layers: 1))
         var streams = Self.layers(1)
         f.resume(now: .zero)
-        var twcc: UInt16 = 65535
-        let delta = streams[0].frame()
-        #expect(f.forward(delta[0].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc)?.packet == nil)
-        #expect(twcc == 65535)
+        #expect(f.stampsTransportSequence)
         let key = streams[0].frame(key: true)
-        let aOpt = f.forward(key[0].0, layer: 0, isKeyFrame: true, now: .zero, transportSequence: &twcc)?.packet
-        let a = try #require(aOpt)
-        let bOpt = f.forward(key[1].0, layer: 0, isKeyFrame: false, now: .zero, transportSequence: &twcc)?.packet
-        let b = try #require(bOpt)
-        #expect(a.transportSequenceNumber(Self.rewriter.consumerMap) == 65535)
-        #expect(b.transportSequenceNumber(Self.rewriter.consumerMap) == 0)
-        #expect(twcc == 1)
+        let aOpt = f.forward(key[0].0, layer: 0, isKeyFrame: true, now: .zero)?.packet
+        var a = try #require(aOpt)
+        #expect(a.transportSequenceNumber(Self.rewriter.consumerMap) == 0)
+        let id = try #require(Self.rewriter.transportWideCCExtensionID)
+        let payload = a.payload
+        let stamped = a.overwriteHeaderExtension(id: id, bigEndian: 0xBEEF, width: 2)
+        #expect(stamped)
+        #expect(a.transportSequenceNumber(Self.rewriter.consumerMap) == 0xBEEF && a.payload == payload)
     }
 
     @Test func consumerKeyFrameRequestAndLayerLoss() {
         var f = ConsumerForwarder(configuration: Self.videoConfig(layers: 2))
+        let chooser = LayerChooser(layers: 2)
         var streams = Self.layers(2)
         var outputs: [ConsumerForwarderOutput] = []
         f.consumerRequestedKeyFrame(now: .zero)
         #expect(f.pollOutput() == nil)   // paused
         f.resume(now: .zero)
-        _ = Self.drive(&f, &streams, frames: 30, start: .zero, active: [0, 1], outputs: &outputs)
+        _ = Self.drive(&f, &streams, frames: 30, start: .zero, active: [0, 1], chooser: chooser, outputs: &outputs)
         #expect(f.currentLayer == 1)
         _ = Self.drain(&f)
         f.consumerRequestedKeyFrame(now: .seconds(1))
         #expect(Self.drain(&f) == [.keyFrameNeeded(layer: 1)])
         // Layer 1 stops; after the inactivity timeout layer 0 is chosen and switched to at its key frame.
         outputs.removeAll()
-        let r = Self.drive(&f, &streams, frames: 80, start: .seconds(1), active: [0], outputs: &outputs)
+        let r = Self.drive(&f, &streams, frames: 80, start: .seconds(1), active: [0], chooser: chooser, outputs: &outputs)
         #expect(f.currentLayer == 0)
         #expect(outputs.contains(.keyFrameNeeded(layer: 0)) && outputs.contains(.layerChanged(layer: 0)))
         #expect(!r.isEmpty && r.allSatisfy { $0.layer == 0 })
@@ -475,16 +528,15 @@ struct Forwarded {
         var streams = ConsumerForwarderTests.layers(1)
         f.resume(now: .zero)
         let frame = streams[0].frame(key: true, packets: 2)
-        var twcc: UInt16 = 9
-        let forwarded = f.forward(frame[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(5), transportSequence: &twcc)
+        let forwarded = f.forward(frame[0].0, layer: 0, isKeyFrame: true, now: .milliseconds(5))
         let (first, record) = try #require(forwarded)
         #expect(record.header.sequenceNumber == first.sequenceNumber && record.sourceSequenceNumber == frame[0].0.sequenceNumber)
-        let againOpt = f.reforward(frame[0].0, record, now: .milliseconds(500), transportSequence: &twcc)
+        let againOpt = f.reforward(frame[0].0, record, now: .milliseconds(500))
         let again = try #require(againOpt)
         #expect(again.sequenceNumber == first.sequenceNumber && again.timestamp == first.timestamp && again.ssrc == first.ssrc)
         #expect(again.payloadType == first.payloadType && again.payload == first.payload)   // VP8 picture ids included
-        // The retransmission is a new packet for transport-wide feedback: the next number, and the counter moves on.
+        // A new send time (the transport stamps it again, and a fresh transport-wide number, when it leaves).
         let map = ConsumerForwarderTests.rewriter.consumerMap
-        #expect(first.transportSequenceNumber(map) == 9 && again.transportSequenceNumber(map) == 10 && twcc == 11)
+        #expect(first.absSendTime(map) != again.absSendTime(map))
     }
 }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct ForwardingRobustnessTests {
     /// Hostile but parseable packets (random header fields, random one-/two-byte/opaque extension blocks
     /// with random ids and lengths, random or truncated VP8 descriptors, random layers, key-frame flags,
-    /// time steps, pauses and budgets) never trap, and every forwarded packet re-parses with the
+    /// time steps, pauses and layer targets) never trap, and every forwarded packet re-parses with the
     /// consumer's SSRC and PT and a one-byte extension block carrying the consumer's MID.
     @Test(arguments: [UInt64(1), 2, 3])
     func randomPacketsNeverTrapAndOutputsAreWellFormed(seed: UInt64) throws {
@@ -21,13 +21,12 @@ import Testing
         f.resume(now: .zero)
         var now = Duration.zero
         var forwarded = 0
-        var twcc: UInt16 = 0
         for _ in 0..<20_000 {
             now += .microseconds(Int64.random(in: -100...5_000, using: &rng))
             switch Int.random(in: 0..<200, using: &rng) {
             case 0: f.pause()
             case 1: f.resume(now: now)
-            case 2: f.setBudget(Int.random(in: 0...3_000_000, using: &rng))
+            case 2: f.setTarget(layer: Bool.random(using: &rng) ? nil : Int.random(in: 0...3, using: &rng), temporalLayer: nil)
             case 3: f.setTargetTemporalLayer(Bool.random(using: &rng) ? nil : Int.random(in: 0...2, using: &rng))
             case 4: f.consumerRequestedKeyFrame(now: now)
             default: break
@@ -55,7 +54,7 @@ import Testing
                                             form: form, elements: elements, payload: payload,
                                             padding: Bool.random(using: &rng) ? 0 : UInt8.random(in: 1...8, using: &rng))
             let layer = Int.random(in: -1...3, using: &rng)
-            guard let out = f.forward(packet, layer: layer, isKeyFrame: .random(using: &rng), now: now, transportSequence: &twcc)?.packet else {
+            guard let out = f.forward(packet, layer: layer, isKeyFrame: .random(using: &rng), now: now)?.packet else {
                 continue
             }
             forwarded += 1

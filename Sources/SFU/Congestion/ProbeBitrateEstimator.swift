@@ -1,0 +1,105 @@
+/// A probe cluster: packets sent back to back at a chosen rate to learn whether the path takes it.
+public struct ProbeCluster: Hashable, Sendable {
+    /// The cluster's id (what packets sent in it are tagged with).
+    public var id: Int
+    /// The rate the cluster is sent at, bits per second.
+    public var bitrate: Int
+    /// Bytes to send at least (``bitrate`` × ``ProbeBitrateEstimator/minimumDuration``).
+    public var minimumBytes: Int
+    /// Packets to send at least.
+    public var minimumPackets: Int
+
+    public init(id: Int, bitrate: Int,
+                minimumBytes: Int? = nil, minimumPackets: Int = ProbeBitrateEstimator.minimumPackets) {
+        self.id = id
+        self.bitrate = bitrate
+        self.minimumBytes = minimumBytes ?? Int(Double(bitrate) / 8 * Double(ProbeBitrateEstimator.minimumDuration.totalMicroseconds) / 1e6)
+        self.minimumPackets = minimumPackets
+    }
+}
+
+/// What a probe cluster showed: the rate the path delivered it at (libwebrtc `ProbeBitrateEstimator`).
+public struct ProbeResult: Hashable, Sendable {
+    public var cluster: Int
+    /// The rate the cluster was meant to be sent at.
+    public var target: Int
+    /// The estimated rate, bits per second.
+    public var bitrate: Int
+    /// Whether the receive rate was well below the send rate (the path is saturated at `bitrate`).
+    public var saturated: Bool
+}
+
+/// Reads probe results from transport-cc feedback (libwebrtc `ProbeBitrateEstimator`): per cluster, the first and
+/// last send and arrival times and the bytes of the packets reported received. Once at least ``receivedRatio`` of the
+/// cluster's minimum packets and bytes arrived, the send rate (bytes but the last packet's over the send interval)
+/// and the receive rate (bytes but the first packet's over the arrival interval) give the result: the smaller one,
+/// or, when the path delivered less than ``unsaturatedRatio`` of the send rate, ``targetUtilization`` × the receive
+/// rate. Intervals over 1 s, non-positive ones and receive/send ratios over ``maxValidRatio`` are invalid.
+public struct ProbeBitrateEstimator: Sendable, Hashable {
+    public static let minimumPackets = 5
+    public static let minimumDuration = Duration.milliseconds(15)
+    public static let receivedRatio = 0.80
+    public static let maxValidRatio = 2.0
+    public static let unsaturatedRatio = 0.9
+    public static let targetUtilization = 0.95
+    public static let maxInterval = Duration.seconds(1)
+
+    struct Aggregate: Hashable {
+        var cluster: ProbeCluster
+        var firstSend: Duration?
+        var lastSend = Duration.zero
+        var firstArrival = Duration.zero
+        var lastArrival = Duration.zero
+        var lastSendSize = 0
+        var firstArrivalSize = 0
+        var bytes = 0
+        var packets = 0
+        var done = false
+    }
+
+    var clusters: [Int: Aggregate] = [:]
+
+    public init() {}
+
+    /// Registers a cluster being sent (so that its minimums are known when feedback comes).
+    public mutating func started(_ cluster: ProbeCluster) {
+        clusters[cluster.id] = Aggregate(cluster: cluster)
+        // Keep the few newest clusters only.
+        if clusters.count > 8, let oldest = clusters.keys.min() { clusters[oldest] = nil }
+    }
+
+    /// Adds a received probe packet (feedback of one message, then ``results()``).
+    public mutating func add(_ packet: PacketFeedback) {
+        guard let id = packet.sent.probeCluster, let arrival = packet.arrival, var a = clusters[id], !a.done else { return }
+        let send = packet.sent.sendTime, size = packet.sent.size
+        if a.firstSend == nil || send < a.firstSend! { a.firstSend = send }
+        if send >= a.lastSend { a.lastSend = send; a.lastSendSize = size }
+        if a.packets == 0 || arrival < a.firstArrival { a.firstArrival = arrival; a.firstArrivalSize = size }
+        if a.packets == 0 || arrival > a.lastArrival { a.lastArrival = arrival }
+        a.bytes += size
+        a.packets += 1
+        clusters[id] = a
+    }
+
+    /// The results of clusters that are complete after the packets added so far (each cluster once).
+    public mutating func results() -> [ProbeResult] {
+        var out: [ProbeResult] = []
+        for (id, var a) in clusters where !a.done {
+            guard Double(a.packets) >= Self.receivedRatio * Double(a.cluster.minimumPackets),
+                  Double(a.bytes) >= Self.receivedRatio * Double(a.cluster.minimumBytes), let firstSend = a.firstSend else { continue }
+            a.done = true
+            clusters[id] = a
+            let sendInterval = a.lastSend - firstSend, receiveInterval = a.lastArrival - a.firstArrival
+            guard sendInterval > .zero, sendInterval <= Self.maxInterval, receiveInterval > .zero, receiveInterval <= Self.maxInterval else {
+                continue
+            }
+            let sendRate = Double(a.bytes - a.lastSendSize) * 8 / (Double(sendInterval.totalMicroseconds) / 1e6)
+            let receiveRate = Double(a.bytes - a.firstArrivalSize) * 8 / (Double(receiveInterval.totalMicroseconds) / 1e6)
+            guard sendRate > 0, receiveRate / sendRate <= Self.maxValidRatio else { continue }
+            let saturated = receiveRate < Self.unsaturatedRatio * sendRate
+            let rate = saturated ? Self.targetUtilization * receiveRate : min(sendRate, receiveRate)
+            out.append(ProbeResult(cluster: id, target: a.cluster.bitrate, bitrate: Int(rate), saturated: saturated))
+        }
+        return out.sorted { $0.cluster < $1.cluster }
+    }
+}
