@@ -115,11 +115,13 @@ public struct Pacer<Item> {
         if priority == .retransmission { retransmissions.append(entry) } else { video.append(entry) }
     }
 
-    /// Accounts `bytes` that left at `now` (every packet of the transport).
-    public mutating func sent(bytes: Int, now: Duration) {
+    /// Accounts `bytes` that left at `now` (every packet of the transport). Only packets the receiver's feedback
+    /// will report (`inProbe`: stamped with a transport-wide number) count towards a running probe cluster's
+    /// minimums: a cluster completed by unstamped audio would never yield a result.
+    public mutating func sent(bytes: Int, now: Duration, inProbe: Bool = true) {
         drain(now: now)
         debt += bytes
-        if var p = probe {
+        if inProbe, var p = probe {
             p.bytes += bytes
             p.packets += 1
             probe = p.bytes >= p.cluster.minimumBytes && p.packets >= p.cluster.minimumPackets ? nil : p

@@ -54,6 +54,9 @@ public struct ProbeBitrateEstimator: Sendable, Hashable {
         var firstArrivalSize = 0
         var bytes = 0
         var packets = 0
+        /// Bytes of packets sent in the cluster without a transport-wide number (audio: the feedback never reports
+        /// them, but they shared the path with the cluster's packets).
+        var unstampedBytes = 0
         var done = false
     }
 
@@ -66,6 +69,15 @@ public struct ProbeBitrateEstimator: Sendable, Hashable {
         clusters[cluster.id] = Aggregate(cluster: cluster)
         // Keep the few newest clusters only.
         if clusters.count > 8, let oldest = clusters.keys.min() { clusters[oldest] = nil }
+    }
+
+    /// Accounts a packet sent in cluster `id` that carries no transport-wide number: its bytes count in both rates,
+    /// since it crossed the path between the cluster's packets (without them a cluster interleaved with audio reads
+    /// ~10 % low at the bottleneck's rate).
+    public mutating func sentUnstamped(cluster id: Int, size: Int) {
+        guard var a = clusters[id], !a.done else { return }
+        a.unstampedBytes += size
+        clusters[id] = a
     }
 
     /// Adds a received probe packet (feedback of one message, then ``results()``).
@@ -93,8 +105,8 @@ public struct ProbeBitrateEstimator: Sendable, Hashable {
             guard sendInterval > .zero, sendInterval <= Self.maxInterval, receiveInterval > .zero, receiveInterval <= Self.maxInterval else {
                 continue
             }
-            let sendRate = Double(a.bytes - a.lastSendSize) * 8 / (Double(sendInterval.totalMicroseconds) / 1e6)
-            let receiveRate = Double(a.bytes - a.firstArrivalSize) * 8 / (Double(receiveInterval.totalMicroseconds) / 1e6)
+            let sendRate = Double(a.bytes + a.unstampedBytes - a.lastSendSize) * 8 / (Double(sendInterval.totalMicroseconds) / 1e6)
+            let receiveRate = Double(a.bytes + a.unstampedBytes - a.firstArrivalSize) * 8 / (Double(receiveInterval.totalMicroseconds) / 1e6)
             guard sendRate > 0, receiveRate / sendRate <= Self.maxValidRatio else { continue }
             let saturated = receiveRate < Self.unsaturatedRatio * sendRate
             let rate = saturated ? Self.targetUtilization * receiveRate : min(sendRate, receiveRate)

@@ -111,9 +111,12 @@ public struct SendSideBandwidthEstimator: Sendable {
         alr.sent(bytes: size, now: time, estimate: target)
     }
 
-    /// Accounts a packet sent without a transport-wide number (for the application-limited detection only).
-    public mutating func sentUnstamped(rtpBytes: Int, at time: Duration) {
-        alr.sent(bytes: rtpBytes + TransportPacketHistory.wireOverhead, now: time, estimate: target)
+    /// Accounts a packet sent without a transport-wide number (audio): for the application-limited detection, and
+    /// for the probe cluster it was sent in.
+    public mutating func sentUnstamped(rtpBytes: Int, at time: Duration, probeCluster: Int? = nil) {
+        let size = rtpBytes + TransportPacketHistory.wireOverhead
+        alr.sent(bytes: size, now: time, estimate: target)
+        if let probeCluster { probes.sentUnstamped(cluster: probeCluster, size: size) }
     }
 
     /// Registers a probe cluster that starts now.

@@ -136,7 +136,10 @@ public struct SimulcastLayerSelector: Sendable, Hashable {
     /// settled layers (before any has settled, the lowest alive one), plus `current`'s layer while it is alive; per
     /// layer with temporal layers, one step per temporal layer (all of them last, `temporal` nil). A step that costs
     /// at least as much as a higher one is left out (a higher spatial layer at a low frame rate can be cheaper than a
-    /// lower one at its full rate), so costs rise strictly.
+    /// lower one at its full rate), so costs rise strictly. Above the lowest layer offered, a layer's temporal steps
+    /// keep at least half its frame rate (TL0+TL1 of three): a higher resolution at a quarter of the frame rate looks
+    /// worse than the layer below at its full rate, and in the real-browser bottleneck run (2.5 → 0.4 Mbit/s) the
+    /// 1280×720 layer at 5 fps also grew Chromium's jitter buffer to ~1 s, where the 640×360 layer at 20 fps fits.
     public func steps(now: Duration, keeping current: Int? = nil) -> [BitrateAllocation.Step] {
         var settled = false
         for l in 0..<layerCount where (activeDuration(l, now: now) ?? .zero) >= minimumActiveTime {
@@ -151,7 +154,8 @@ public struct SimulcastLayerSelector: Sendable, Hashable {
         var all: [BitrateAllocation.Step] = []
         for l in candidates {
             if let count = temporalLayerCount(l, now: now), count > 1 {
-                for t in 0..<(count - 1) {
+                let lowest = l == candidates.first ? 0 : max(0, count - 2)
+                for t in lowest..<(count - 1) {
                     all.append(BitrateAllocation.Step(spatial: l, temporal: t, bitrate: bitrate(l, upToTemporalLayer: t, now: now)))
                 }
             }

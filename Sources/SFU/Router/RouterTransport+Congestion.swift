@@ -93,14 +93,15 @@ extension RouterTransport {
             p.overwriteHeaderExtension(id: id, bigEndian: UInt64(HeaderExtensionRewriter.absSendTime(at: now)), width: 3)
         }
         let rtpBytes = p.bytes.readableBytes
-        if consumer.forwarder.stampsTransportSequence, let id = rewriter.transportWideCCExtensionID {
+        let stamped = consumer.forwarder.stampsTransportSequence && rewriter.transportWideCCExtensionID != nil
+        if stamped, let id = rewriter.transportWideCCExtensionID {
             p.overwriteHeaderExtension(id: id, bigEndian: UInt64(transportSequence), width: 2)
             congestion.estimator.sent(sequence: transportSequence, rtpBytes: rtpBytes, at: now, probeCluster: probeCluster)
             transportSequence &+= 1
         } else {
-            congestion.estimator.sentUnstamped(rtpBytes: rtpBytes, at: now)
+            congestion.estimator.sentUnstamped(rtpBytes: rtpBytes, at: now, probeCluster: probeCluster)
         }
-        if congestion.mode == .sendSide { congestion.pacer.sent(bytes: rtpBytes + TransportPacketHistory.wireOverhead, now: now) }
+        if congestion.mode == .sendSide { congestion.pacer.sent(bytes: rtpBytes + TransportPacketHistory.wireOverhead, now: now, inProbe: stamped) }
         // The report reads the packet before SRTP protects its buffer in place.
         if !isRetransmission { consumer.report.sent(p, now: now) }
         send(rtp: consume p, now: now)
