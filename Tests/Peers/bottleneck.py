@@ -76,7 +76,8 @@ class Bottleneck:
 
     @staticmethod
     def rate(kbps):
-        # A burst of two full-size datagrams: the class serves at its rate, not in 16 KB gulps.
+        # A burst of two full-size datagrams: the class serves at its rate, not in 16 KB gulps (a shaper's burst is
+        # real, though: a probe smaller than it passes at line rate).
         return ["rate", f"{kbps}kbit", "ceil", f"{kbps}kbit", "burst", "3000", "cburst", "3000", "quantum", "1500"]
 
     def set(self, kbps):

@@ -4,7 +4,8 @@ public struct ProbeCluster: Hashable, Sendable {
     public var id: Int
     /// The rate the cluster is sent at, bits per second.
     public var bitrate: Int
-    /// Bytes to send at least (``bitrate`` × ``ProbeBitrateEstimator/minimumDuration``).
+    /// Bytes to send at least (``bitrate`` × ``ProbeBitrateEstimator/minimumDuration``, and at least
+    /// ``ProbeBitrateEstimator/minimumClusterBytes``).
     public var minimumBytes: Int
     /// Packets to send at least.
     public var minimumPackets: Int
@@ -13,7 +14,8 @@ public struct ProbeCluster: Hashable, Sendable {
                 minimumBytes: Int? = nil, minimumPackets: Int = ProbeBitrateEstimator.minimumPackets) {
         self.id = id
         self.bitrate = bitrate
-        self.minimumBytes = minimumBytes ?? Int(Double(bitrate) / 8 * Double(ProbeBitrateEstimator.minimumDuration.totalMicroseconds) / 1e6)
+        self.minimumBytes = minimumBytes ?? max(ProbeBitrateEstimator.minimumClusterBytes,
+                                                Int(Double(bitrate) / 8 * Double(ProbeBitrateEstimator.minimumDuration.totalMicroseconds) / 1e6))
         self.minimumPackets = minimumPackets
     }
 }
@@ -37,7 +39,13 @@ public struct ProbeResult: Hashable, Sendable {
 /// rate. Intervals over 1 s, non-positive ones and receive/send ratios over ``maxValidRatio`` are invalid.
 public struct ProbeBitrateEstimator: Sendable, Hashable {
     public static let minimumPackets = 5
-    public static let minimumDuration = Duration.milliseconds(15)
+    /// libwebrtc sends 15 ms of the rate (`kMinProbeDurationMs`); behind a token-bucket shaper that is often less
+    /// than the bucket, which lets the whole cluster through at line rate: with an htb class of 400 kbit/s (3 KB
+    /// burst) 15 ms clusters read 620–830 kbit/s and upgraded a layer the link could not carry. 40 ms, and at least
+    /// ``minimumClusterBytes``, spread a cluster past such a burst.
+    public static let minimumDuration = Duration.milliseconds(40)
+    /// The smallest cluster, bytes (four bursts of a shaper allowing one full-size datagram ahead).
+    public static let minimumClusterBytes = 6_000
     public static let receivedRatio = 0.80
     public static let maxValidRatio = 2.0
     public static let unsaturatedRatio = 0.9

@@ -81,14 +81,17 @@ import Testing
 
     @Test func theResultIsTheSmallerOfSendAndReceiveRates() throws {
         // 8 Mbit/s sent (1000 B per ms), delivered at the same spacing: 8 Mbit/s.
-        // The cluster's minimum is 15 ms at its rate (15 000 bytes); 80 % of it must arrive.
-        let r = try #require(Self.result(count: 20, sendMs: 1, arriveMs: 1))
+        // The cluster's minimum is 40 ms at its rate (40 000 bytes); 80 % of it must arrive.
+        let r = try #require(Self.result(count: 45, sendMs: 1, arriveMs: 1))
         #expect(r.bitrate == 8_000_000 && !r.saturated)
         // Delivered at half the rate: the path is saturated; 0.95 × the receive rate.
-        let s = try #require(Self.result(count: 20, sendMs: 1, arriveMs: 2))
+        let s = try #require(Self.result(count: 45, sendMs: 1, arriveMs: 2))
         #expect(s.saturated && abs(s.bitrate - 3_800_000) < 1_000)
-        // Fewer than 80 % of the cluster's minimum packets: no result.
-        #expect(Self.result(count: 20, sendMs: 1, arriveMs: 1, received: 11) == nil)
+        // Fewer than 80 % of the cluster's minimum bytes: no result.
+        #expect(Self.result(count: 45, sendMs: 1, arriveMs: 1, received: 31) == nil)
+        // A slow cluster still spans at least 6 000 bytes (not 40 ms of 200 kbit/s, 1 000).
+        #expect(ProbeCluster(id: 2, bitrate: 200_000).minimumBytes == 6_000)
+        #expect(Self.result(count: 4, sendMs: 40, arriveMs: 40) == nil)
     }
 
     @Test func theControllerProbesOnlyWhenConsumersWantMoreAndBacksOffAfterAFailure() throws {
@@ -173,7 +176,7 @@ import Testing
 
     @Test func aProbeSendsAtItsRateAndAsksForPaddingWhenNothingWaits() {
         var p = Pacer<Int>(estimate: 100_000)
-        let cluster = ProbeCluster(id: 3, bitrate: 2_000_000)   // 3750 bytes minimum (15 ms), 5 packets
+        let cluster = ProbeCluster(id: 3, bitrate: 2_000_000)   // 10 000 bytes minimum (40 ms), 5 packets
         p.startProbe(cluster, now: .zero)
         #expect(p.probeCluster == 3)
         var padding = 0
@@ -188,7 +191,7 @@ import Testing
             }
         }
         #expect(p.probeCluster == nil && padding >= 5)
-        #expect(now < .milliseconds(20))   // at the probe's 2 Mbit/s, not the 250 kbit/s pacing rate
+        #expect(now < .milliseconds(45))   // at the probe's 2 Mbit/s, not the 250 kbit/s pacing rate (320 ms)
     }
 }
 
