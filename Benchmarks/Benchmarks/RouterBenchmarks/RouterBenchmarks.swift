@@ -19,10 +19,14 @@ import SRTP
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
 
+    // Send-side congestion control (pacer, transport-wide stamping at send time, send history) and, for the
+    // pacer's own cost in the same run, the loss-only budget, which sends unpaced.
+    for mode in CongestionControlMode.allCases {
     for consumers in [1, 10, 50] {
-        Benchmark("MediaRouter.handle: 1.2 kB VP8 to \(consumers) consumer(s), per input packet",
+        let suffix = mode == .sendSide ? "" : " (loss-only, unpaced)"
+        Benchmark("MediaRouter.handle: 1.2 kB VP8 to \(consumers) consumer(s), per input packet\(suffix)",
                   configuration: .init(scalingFactor: .kilo)) { benchmark in
-            let fixture = RouterFixture.shared(consumers: consumers)
+            let fixture = RouterFixture.shared(consumers: consumers, mode: mode)
             var batch = fixture.batch(benchmark.scaledIterations.count)
             let router = fixture.harness.router, source = fixture.harness.tuples[0]
             var sent = 0
@@ -35,17 +39,19 @@ let benchmarks: @Sendable () -> Void = {
             precondition(sent == consumers * benchmark.scaledIterations.count, "every packet reaches every consumer")
         }
     }
+    }
 }
 
 /// A router with one VP8 producer (Chrome's extensions) and N active consumers, built once per N.
 final class RouterFixture {
-    nonisolated(unsafe) private static var fixtures: [Int: RouterFixture] = [:]
+    nonisolated(unsafe) private static var fixtures: [String: RouterFixture] = [:]
 
-    /// The fixture for `consumers` consumers, created on first use.
-    static func shared(consumers: Int) -> RouterFixture {
-        if let f = fixtures[consumers] { return f }
-        let f = RouterFixture(consumers: consumers)
-        fixtures[consumers] = f
+    /// The fixture for `consumers` consumers under `mode`, created on first use.
+    static func shared(consumers: Int, mode: CongestionControlMode) -> RouterFixture {
+        let key = "\(consumers)/\(mode.rawValue)"
+        if let f = fixtures[key] { return f }
+        let f = RouterFixture(consumers: consumers, mode: mode)
+        fixtures[key] = f
         return f
     }
 
@@ -56,9 +62,9 @@ final class RouterFixture {
     var transportSequence: UInt16 = 1
     var now: Duration
 
-    init(consumers: Int) {
+    init(consumers: Int, mode: CongestionControlMode) {
         do {
-            harness = try RouterHarness(peerCount: consumers + 1)
+            harness = try RouterHarness(peerCount: consumers + 1, congestionControl: mode)
             var parameters = RouterHarness.vp8Parameters()
             parameters.headerExtensions += [RTPHeaderExtensionParameters(uri: ORTC.URI.absSendTime, id: 2),
                                             RTPHeaderExtensionParameters(uri: ORTC.URI.transportWideCC, id: 3)]
