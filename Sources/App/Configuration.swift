@@ -171,6 +171,15 @@ struct Configuration: Equatable, Sendable {
             }
             return Int(number)
         }
+        /// One of an extension variable's documented values (their raw values), `defaultValue` when unset.
+        func choice<T: RawRepresentable & CaseIterable>(_ name: String, default defaultValue: T) throws(ConfigurationError) -> T
+        where T.RawValue == String {
+            guard let raw = value(name) else { return defaultValue }
+            guard let chosen = T(rawValue: raw) else {
+                throw .invalid(variable: name, value: raw, reason: "not " + T.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+            return chosen
+        }
         let big = Int(Int32.max)
         self.port = try integer("PORT", default: 8070, range: 1...65535)
         self.rtcMinPort = try integer("RTC_MIN_PORT", default: 40000, range: 1...65535)
@@ -219,14 +228,7 @@ struct Configuration: Equatable, Sendable {
         self.logTimestamp = !["disable", "false", "none", "no", "0"].contains(env["LOG_TIMESTAMP"] ?? "\u{0}unset")
         // LOG_COLOR ? Boolean(LOG_COLOR) : stdout.isTTY
         self.logColor = value("LOG_COLOR") != nil ? true : nil
-        if let raw = value("RTC_CONGESTION_CONTROL") {
-            guard let mode = CongestionControlMode(rawValue: raw) else {
-                throw .invalid(variable: "RTC_CONGESTION_CONTROL", value: raw, reason: "not send-side or loss-only")
-            }
-            self.congestionControl = mode
-        } else {
-            self.congestionControl = .sendSide
-        }
+        self.congestionControl = try choice("RTC_CONGESTION_CONTROL", default: CongestionControlMode.sendSide)
         if let raw = value("RTC_SIMULATED_LOSS") {
             guard let percent = Double(raw), percent >= 0, percent <= 50 else {
                 throw .invalid(variable: "RTC_SIMULATED_LOSS", value: raw, reason: "not a percentage between 0 and 50")
@@ -240,19 +242,12 @@ struct Configuration: Equatable, Sendable {
             keepAlive: .seconds(try integer("HTTP_KEEPALIVE_TIMEOUT", default: 5, range: 1...86_400)),
             request: .seconds(try integer("HTTP_REQUEST_TIMEOUT", default: 300, range: 1...86_400)))
         self.plaintextTapDirectory = value("RTC_PLAINTEXT_TAP_DIR")
-        if let raw = value("RTC_PLAINTEXT_TAP") {
-            guard let scope = PlaintextTapScope(rawValue: raw) else {
-                throw .invalid(variable: "RTC_PLAINTEXT_TAP", value: raw, reason: "not all or channel")
-            }
-            self.plaintextTapScope = scope
-        } else {
-            self.plaintextTapScope = .all
-        }
+        self.plaintextTapScope = try choice("RTC_PLAINTEXT_TAP", default: PlaintextTapScope.all)
     }
 }
 
 /// Which channels the plaintext tap records (RTC_PLAINTEXT_TAP).
-enum PlaintextTapScope: String, Sendable {
+enum PlaintextTapScope: String, Sendable, CaseIterable {
     /// Every transport of every channel.
     case all
     /// Only channels created with `GET /v1/channel?tap=true`.

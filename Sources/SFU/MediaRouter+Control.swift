@@ -122,7 +122,6 @@ extension MediaRouter {
     public func setBitrateLimits(_ id: TransportID, maxIncoming: Int?, maxOutgoing: Int?, now: Duration) {
         guard let transport = transports[id] else { return }
         transport.incomingCap.setMaxBitrate(maxIncoming.map { UInt64(max(0, $0)) }, now: now)
-        transport.maxOutgoingBitrate = maxOutgoing
         transport.setMaximumOutgoing(maxOutgoing, now: now)
         transport.markDirty()
     }
@@ -146,12 +145,7 @@ extension MediaRouter {
     public func outgoingEstimate(_ id: TransportID) -> Int? { transports[id]?.congestion.target }
 
     /// The congestion figures of a transport now.
-    public func congestionReport(_ id: TransportID) -> TransportCongestionReport? {
-        guard let t = transports[id] else { return nil }
-        return TransportCongestionReport(estimate: t.congestion.mode == .sendSide ? t.congestion.estimator.estimate : t.lossOnlyEstimate,
-                                         desired: t.congestion.desired, pacerMaxQueueTime: t.congestion.maxQueueTime,
-                                         pacerQueuedBytes: t.congestion.pacer.queuedBytes)
-    }
+    public func congestionReport(_ id: TransportID) -> TransportCongestionReport? { transports[id]?.congestionReport }
 
     /// The layers the allocation gave a video consumer (nil: paused for want of bandwidth, or not allocated yet).
     public func consumerAllocation(_ id: ConsumerID) -> BitrateAllocation.Step? { consumers[id]?.allocated }

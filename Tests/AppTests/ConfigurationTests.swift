@@ -171,13 +171,20 @@ private func config(_ extra: [String: String], cpus: Int = 8) throws(Configurati
         #expect(throws: ConfigurationError.self) { try config(["RTC_PLAINTEXT_TAP": "some"]) }
     }
 
+    @Test func congestionControlMode() throws {
+        #expect(try config([:]).congestionControl == .sendSide)
+        #expect(try config(["RTC_CONGESTION_CONTROL": "send-side"]).congestionControl == .sendSide)
+        #expect(try config(["RTC_CONGESTION_CONTROL": "loss-only"]).congestionControl == .lossOnly)
+        #expect(throws: ConfigurationError.self) { try config(["RTC_CONGESTION_CONTROL": "gcc"]) }
+    }
+
     @Test func helpListsEveryVariable() {
         let help = CommandLineAction.helpText
         for name in ["AUTH_KEY", "PUBLIC_IP", "HTTP_INTERFACE", "PORT", "RTC_INTERFACE", "PROXY", "AUDIO_CODECS",
                      "VIDEO_CODECS", "RTC_MIN_PORT", "RTC_MAX_PORT", "MAX_BUF_IN", "MAX_BUF_OUT", "MAX_BITRATE_IN",
                      "MAX_BITRATE_OUT", "MAX_VIDEO_BITRATE", "CHANNEL_SIZE", "NUM_WORKERS", "WORKER_LOG_LEVEL",
                      "LOG_LEVEL", "LOG_TIMESTAMP", "LOG_COLOR", "RTC_SIMULATED_LOSS", "RTC_PLAINTEXT_TAP_DIR",
-                     "RTC_PLAINTEXT_TAP"] {
+                     "RTC_PLAINTEXT_TAP", "RTC_CONGESTION_CONTROL"] {
             #expect(help.contains("  \(name) "), "missing \(name)")
         }
         #expect(help.contains("[default: 8070]"))

@@ -151,12 +151,6 @@ public struct Pacer<Item> {
         return last + .nanoseconds(Int64(excess) * 8_000_000_000 / Int64(max(1, effectiveRate)))
     }
 
-    /// How long the oldest queued packet has waited.
-    public func oldestWait(now: Duration) -> Duration {
-        let oldest = [retransmissions.first?.enqueuedAt, video.first?.enqueuedAt].compactMap { $0 }.min()
-        return oldest.map { now - $0 } ?? .zero
-    }
-
     /// Whether queued video would wait longer than ``maxQueueTime``: the oldest waited that long, or what is queued
     /// needs that long at the pacing rate.
     public func overflowed(now: Duration) -> Bool {

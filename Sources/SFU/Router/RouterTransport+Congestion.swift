@@ -204,9 +204,7 @@ extension RouterTransport {
     /// Emits the congestion report when the estimate moved by 3 % or more, the detector changed state, or a second
     /// passed (`force`: always).
     func report(now: Duration, force: Bool) {
-        let r = TransportCongestionReport(estimate: congestion.mode == .sendSide ? congestion.estimator.estimate : lossOnlyEstimate,
-                                          desired: congestion.desired, pacerMaxQueueTime: congestion.maxQueueTime,
-                                          pacerQueuedBytes: congestion.pacer.queuedBytes)
+        let r = congestionReport
         if !force, let last = congestion.lastReported, let at = congestion.lastReportAt, now - at < TransportCongestion.reportInterval,
            last.estimate.usage == r.estimate.usage,
            abs(Double(last.estimate.target - r.estimate.target)) < 0.03 * Double(max(1, last.estimate.target)) {
@@ -216,6 +214,13 @@ extension RouterTransport {
         congestion.lastReportAt = now
         congestion.maxQueueTime = .zero
         output.events.append(.congestion(id, r))
+    }
+
+    /// The congestion figures now.
+    var congestionReport: TransportCongestionReport {
+        TransportCongestionReport(estimate: congestion.mode == .sendSide ? congestion.estimator.estimate : lossOnlyEstimate,
+                                  desired: congestion.desired, pacerMaxQueueTime: congestion.maxQueueTime,
+                                  pacerQueuedBytes: congestion.pacer.queuedBytes)
     }
 
     var lossOnlyEstimate: BandwidthEstimate {

@@ -44,7 +44,6 @@ final class RouterTransport {
     var feedback: TransportCCFeedbackGenerator
     var keyFrames: KeyFrameRequestManager
     var incomingCap: IncomingBitrateCap
-    var maxOutgoingBitrate: Int?
     /// The estimate of what the receiving browser can take, the pacer, probes and the allocation over consumers.
     var congestion: TransportCongestion
     /// Next transport-wide sequence number stamped on packets sent here (forwarded or retransmitted).
