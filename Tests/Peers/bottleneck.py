@@ -45,7 +45,7 @@ window.startSampling = (getPC) => {
     report.forEach((r) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') s.video = pick(r, ['framesDecoded', 'bytesReceived', 'packetsReceived',
         'packetsLost', 'frameWidth', 'framesPerSecond', 'freezeCount', 'totalFreezesDuration', 'jitterBufferDelay',
-        'jitterBufferEmittedCount', 'nackCount', 'pliCount']);
+        'jitterBufferEmittedCount', 'jitterBufferTargetDelay', 'keyFramesDecoded', 'nackCount', 'pliCount']);
       if (r.type === 'inbound-rtp' && r.kind === 'audio') s.audio = pick(r, ['packetsReceived', 'packetsLost']);
       if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
         s.pair = pick(r, ['availableOutgoingBitrate', 'availableIncomingBitrate', 'currentRoundTripTime']);
@@ -157,6 +157,7 @@ def main():
     ap.add_argument("--phase", type=float, default=15, help="seconds per phase")
     ap.add_argument("--queue", type=int, default=64000, help="bottleneck queue, bytes")
     ap.add_argument("--video", default="1280x720")
+    ap.add_argument("--server-log", help="write the server's debug log here (send-side and loss-only)")
     ap.add_argument("--warmup", type=float, default=60, help="longest wait for the top resolution before the phases")
     args = ap.parse_args()
     width, height = (int(x) for x in args.video.split("x"))
@@ -238,7 +239,11 @@ def main():
                 r["packetsDelta"] += b["packets"] - a["packets"]
                 r["dropsDelta"] += b["drops"] - a["drops"]
         result["figures"] = figures(rows, samples, drop, rise, args.low)
-        estimates = server_estimates(server.stop()) if server else []
+        log = server.stop() if server else ""
+        if args.server_log and server:
+            with open(args.server_log, "w") as f:
+                f.write(log)
+        estimates = server_estimates(log)
         server = None
         # One row a second for the table.
         table = []
@@ -258,7 +263,8 @@ def main():
                 a, b = v0["video"], v["video"]
                 emitted = b.get("jitterBufferEmittedCount", 0) - a.get("jitterBufferEmittedCount", 0)
                 row.update({"fps": b.get("framesPerSecond"), "frameWidth": b.get("frameWidth"), "freezeCount": b.get("freezeCount"),
-                            "packetsLost": b.get("packetsLost"),
+                            "packetsLost": b.get("packetsLost"), "keyFrames": b.get("keyFramesDecoded", 0) - a.get("keyFramesDecoded", 0),
+                            "targetDelayMs": round(1000 * (b.get("jitterBufferTargetDelay", 0) - a.get("jitterBufferTargetDelay", 0)) / emitted) if emitted > 0 else None,
                             "jitterBufferMs": round(1000 * (b.get("jitterBufferDelay", 0) - a.get("jitterBufferDelay", 0)) / emitted) if emitted > 0 else None})
             table.append(row)
         result["seconds"] = table

@@ -32,11 +32,14 @@ import Testing
         TimestampRow(name: "wraps past 2^32", sent: [(0xFFFF_FF00, 0)], clockRate: 90_000, reportMs: 10, expected: 644),
         TimestampRow(name: "a reordered older packet does not move the anchor", sent: [(9_000, 100), (6_000, 150)], clockRate: 90_000,
                      reportMs: 200, expected: 18_000),
+        // A key frame's packets share its timestamp and may leave a pacer over hundreds of ms: the first anchors.
+        TimestampRow(name: "the rest of a frame does not move the anchor", sent: [(9_000, 100), (9_000, 180), (9_000, 400)],
+                     clockRate: 90_000, reportMs: 500, expected: 45_000),
         TimestampRow(name: "opus 48 kHz", sent: [(960, 20), (1_920, 40)], clockRate: 48_000, reportMs: 1_040, expected: 49_920),
     ])
     func rtpTimestamp(_ row: TimestampRow) throws {
         var gen = Self.generator(clockRate: row.clockRate)
-        for s in row.sent { gen.sent(timestamp: RTPTimestamp(s.ts), payloadBytes: 100, now: .milliseconds(s.ms)) }
+        for s in row.sent { gen.sent(timestamp: RTPTimestamp(s.ts), payloadBytes: 100, arrival: .milliseconds(s.ms)) }
         let sr = try #require(gen.senderReport(now: .milliseconds(row.reportMs)))
         #expect(sr.rtpTimestamp == row.expected, "\(row.name)")
         #expect(sr.ntpTime == Self.clock.ntp(at: .milliseconds(row.reportMs)))
@@ -47,8 +50,8 @@ import Testing
         var gen = Self.generator()
         var p = RTPPacket(payloadType: 96, sequenceNumber: 1, timestamp: 3000, ssrc: 0xC0FFEE, payload: ByteBuffer(bytes: [UInt8](repeating: 7, count: 1000)))
         p.setPadding(20)
-        gen.sent(p, now: .seconds(1))
-        gen.sent(p, now: .seconds(1))
+        gen.sent(p, arrival: .seconds(1))
+        gen.sent(p, arrival: .seconds(1))
         let block = RTCPReportBlock(ssrc: 42, fractionLost: 3, cumulativeLost: 5, extendedHighestSequenceNumber: 77, jitter: 9,
                                     lastSenderReport: 0, delaySinceLastSenderReport: 0)
         let packets = gen.compound(now: .seconds(2), receptionReports: [block])
@@ -75,7 +78,7 @@ import Testing
     /// arrives 0.5 s + 40 ms after the SR was sent, so the RTT is 40 ms (to 1/65536 s).
     @Test func roundTripTimeFromAReceiverReport() throws {
         var gen = Self.generator()
-        gen.sent(timestamp: 0, payloadBytes: 1, now: .zero)
+        gen.sent(timestamp: 0, payloadBytes: 1, arrival: .zero)
         let sr = try #require(gen.senderReport(now: .seconds(3)))
         let block = RTCPReportBlock(ssrc: 0xC0FFEE, fractionLost: 0, cumulativeLost: 0, extendedHighestSequenceNumber: 0,
                                     jitter: 0, lastSenderReport: sr.ntpTime.middle32, delaySinceLastSenderReport: 32_768)

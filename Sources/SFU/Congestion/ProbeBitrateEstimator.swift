@@ -37,6 +37,12 @@ public struct ProbeResult: Hashable, Sendable {
 /// and the receive rate (bytes but the first packet's over the arrival interval) give the result: the smaller one,
 /// or, when the path delivered less than ``unsaturatedRatio`` of the send rate, ``targetUtilization`` × the receive
 /// rate. Intervals over 1 s, non-positive ones and receive/send ratios over ``maxValidRatio`` are invalid.
+///
+/// Unlike libwebrtc, the receive rate is the smaller of the rate over the whole cluster and the rate over its
+/// *later half* of arrivals: a token-bucket shaper lets its bucket through at line rate, so a cluster that starts
+/// on an idle link arrives first in a burst and only then at the link's rate (behind a 400 kbit/s htb class,
+/// whole-cluster reads of 540–610 kbit/s bought a spatial layer the link could not carry — for a browser an over-read
+/// costs a few overused intervals, for an SFU a key frame and a freeze).
 public struct ProbeBitrateEstimator: Sendable, Hashable {
     public static let minimumPackets = 5
     /// libwebrtc sends 15 ms of the rate (`kMinProbeDurationMs`); behind a token-bucket shaper that is often less
@@ -65,8 +71,30 @@ public struct ProbeBitrateEstimator: Sendable, Hashable {
         /// Bytes of packets sent in the cluster without a transport-wide number (audio: the feedback never reports
         /// them, but they shared the path with the cluster's packets).
         var unstampedBytes = 0
+        /// Arrival and size of the packets received, at most ``maxArrivals``.
+        var arrivals: [Arrival] = []
         var done = false
+
+        /// The rate the later half of the arrivals came at (bytes after the middle arrival over the time since),
+        /// nil with fewer than 4 arrivals or no time between.
+        var laterHalfRate: Double? {
+            guard arrivals.count >= 4 else { return nil }
+            let sorted = arrivals.sorted { $0.at < $1.at }
+            let middle = sorted.count / 2
+            let span = sorted[sorted.count - 1].at - sorted[middle].at
+            guard span > .zero else { return nil }
+            let bytes = sorted[(middle + 1)...].reduce(0) { $0 + $1.size }
+            return Double(bytes) * 8 / (Double(span.totalMicroseconds) / 1e6)
+        }
     }
+
+    struct Arrival: Hashable {
+        var at: Duration
+        var size: Int
+    }
+
+    /// Arrivals kept per cluster (a 40 ms cluster at 8 Mbit/s of 255-byte padding is ~150 packets).
+    static let maxArrivals = 512
 
     var clusters: [Int: Aggregate] = [:]
 
@@ -98,6 +126,7 @@ public struct ProbeBitrateEstimator: Sendable, Hashable {
         if a.packets == 0 || arrival > a.lastArrival { a.lastArrival = arrival }
         a.bytes += size
         a.packets += 1
+        if a.arrivals.count < Self.maxArrivals { a.arrivals.append(Arrival(at: arrival, size: size)) }
         clusters[id] = a
     }
 
@@ -114,7 +143,10 @@ public struct ProbeBitrateEstimator: Sendable, Hashable {
                 continue
             }
             let sendRate = Double(a.bytes + a.unstampedBytes - a.lastSendSize) * 8 / (Double(sendInterval.totalMicroseconds) / 1e6)
-            let receiveRate = Double(a.bytes + a.unstampedBytes - a.firstArrivalSize) * 8 / (Double(receiveInterval.totalMicroseconds) / 1e6)
+            let wholeRate = Double(a.bytes + a.unstampedBytes - a.firstArrivalSize) * 8 / (Double(receiveInterval.totalMicroseconds) / 1e6)
+            // The later half carries its share of the unstamped (audio) bytes too.
+            let laterHalf = a.laterHalfRate.map { $0 * Double(a.bytes + a.unstampedBytes) / Double(max(1, a.bytes)) }
+            let receiveRate = min(wholeRate, laterHalf ?? wholeRate)
             guard sendRate > 0, receiveRate / sendRate <= Self.maxValidRatio else { continue }
             let saturated = receiveRate < Self.unsaturatedRatio * sendRate
             let rate = saturated ? Self.targetUtilization * receiveRate : min(sendRate, receiveRate)

@@ -6,9 +6,12 @@ import RTP
 /// chunk (§6.5.1), BYE (§6.6), and round-trip times from the receiver's report blocks.
 ///
 /// The SR's NTP timestamp comes from the caller's ``NTPClock``; its RTP timestamp is the one the
-/// stream would carry at that instant: the last forwarded packet's timestamp advanced by the time
-/// elapsed since it was sent, at the stream's clock rate (as mediasoup's `RtpStreamSend` does).
-/// Receivers use the pair to map RTP time to wall-clock time (lip sync, `remote-outbound-rtp`).
+/// stream would carry at that instant: the newest frame's timestamp advanced by the time elapsed
+/// since that frame's *first* packet reached the server, at the stream's clock rate (mediasoup's
+/// `RtpStreamSend` anchors at the first packet of the newest timestamp too). Receivers use the pair
+/// to map RTP time to wall-clock time — lip sync between a sender's audio and video — so the anchor
+/// must not move with what happens after the media arrived: a key frame paced out over 700 ms, or
+/// anchored at its last packet, made Chromium hold video (and, for sync, audio) ~700 ms longer.
 public struct SenderReportGenerator: Sendable, Hashable {
     /// The stream's SSRC.
     public let ssrc: SSRC
@@ -34,19 +37,21 @@ public struct SenderReportGenerator: Sendable, Hashable {
         self.clock = clock
     }
 
-    /// Records a packet of the stream sent at `now` (as forwarded: after SSRC/timestamp rewriting).
-    public mutating func sent(timestamp: RTPTimestamp, payloadBytes: Int, now: Duration) {
+    /// Records a packet of the stream (as forwarded: after SSRC/timestamp rewriting) whose media reached the
+    /// server at `arrival` — not when a pacer let it out.
+    public mutating func sent(timestamp: RTPTimestamp, payloadBytes: Int, arrival: Duration) {
         packetCount &+= 1
         octetCount &+= UInt32(truncatingIfNeeded: max(0, payloadBytes))
-        // The newest timestamp anchors the SR; an older one (reordered) does not move it back.
-        if let last = lastTimestamp, timestamp < last { return }
+        // The first packet of a newer timestamp anchors the SR; the rest of its frame and older (reordered)
+        // packets do not move it.
+        if let last = lastTimestamp, timestamp <= last { return }
         lastTimestamp = timestamp
-        lastSentAt = now
+        lastSentAt = arrival
     }
 
-    /// Records `packet`, sent at `now`.
-    public mutating func sent(_ packet: RTPPacket, now: Duration) {
-        sent(timestamp: packet.timestamp, payloadBytes: packet.payloadLength, now: now)
+    /// Records `packet`, whose media reached the server at `arrival`.
+    public mutating func sent(_ packet: RTPPacket, arrival: Duration) {
+        sent(timestamp: packet.timestamp, payloadBytes: packet.payloadLength, arrival: arrival)
     }
 
     /// The RTP timestamp the stream is at, at `now`; nil before the first packet.

@@ -19,8 +19,9 @@ import RTP
 ///
 /// Hysteresis, so that measured bitrates that breathe (key frames, encoder ramps) do not make a consumer flap — each
 /// spatial switch costs a key frame: a step above the one a consumer has now (and resuming a paused one) costs
-/// ``upgradeHeadroom`` (5 %) more than its bitrate; the step it has now costs its bitrate ÷ ``keepTolerance`` (it is
-/// kept while within 15 % over its share); steps below cost their bitrate.
+/// ``upgradeHeadroom`` (5 %) more than its bitrate, a step of a *higher spatial layer* than the current one
+/// ``spatialUpgradeHeadroom`` (25 %) more; the step it has now costs its bitrate ÷ ``keepTolerance`` (it is kept
+/// while within 15 % over its share); steps below cost their bitrate.
 public enum BitrateAllocation {
     /// What is sent: video sources are served in this order.
     public enum Source: Int, Hashable, Sendable, Comparable {
@@ -104,6 +105,14 @@ public enum BitrateAllocation {
     public static let audioReservation = 64_000
     /// What a step above the current one costs more than its bitrate (5 %: meters breathe; mediasoup adds nothing).
     public static let upgradeHeadroom = 1.05
+    /// What a step of a higher spatial layer than the current one costs more than its bitrate (25 %). Such a switch
+    /// starts at a key frame of the new layer — several frames' worth of bytes in one burst, which the delay-based
+    /// detector sees as overuse on a link the step barely fits — and senders' layer rates are often close (a 1280×720
+    /// layer at two temporal layers measured 391 kbit/s next to 387 kbit/s for the full 640×360 one): behind a
+    /// 400 kbit/s bottleneck, 5 % let a consumer switch spatial layers every second or two, each switch a key frame,
+    /// a freeze and ~700 ms more of Chromium's jitter buffer. 25 % puts the upgrade above the estimate's sawtooth
+    /// (AIMD cuts to 0.85 × the throughput) and keeps a step bought this way inside the keep tolerance.
+    public static let spatialUpgradeHeadroom = 1.25
     /// How far over its share the current step may be and still be kept (15 %).
     public static let keepTolerance = 1.15
 
@@ -172,6 +181,7 @@ public enum BitrateAllocation {
         let rate = Double(step.bitrate)
         guard let current else { return rate * upgradeHeadroom }
         if step.sameLayers(current) { return rate / keepTolerance }
+        if step.spatial > current.spatial { return rate * spatialUpgradeHeadroom }
         return step.isAbove(current) ? rate * upgradeHeadroom : rate
     }
 }

@@ -74,7 +74,7 @@ extension RouterTransport {
     /// allows (audio always), else queued.
     func sendPaced(_ packet: consuming RTPPacket, from consumer: Consumer, priority: PacingPriority, isRetransmission: Bool, now: Duration) {
         if congestion.mode == .lossOnly || congestion.pacer.mayBypass(priority, now: now) {
-            transmit(packet, from: consumer, isRetransmission: isRetransmission, probeCluster: congestion.pacer.probeCluster, now: now)
+            transmit(packet, from: consumer, isRetransmission: isRetransmission, probeCluster: congestion.pacer.probeCluster, arrival: now, now: now)
             return
         }
         let bytes = packet.bytes.readableBytes + TransportPacketHistory.wireOverhead
@@ -85,8 +85,10 @@ extension RouterTransport {
     }
 
     /// A packet leaves: the transport-wide number and abs-send-time are stamped now (so the receiver's feedback
-    /// measures the path, not the pacer), the estimator and pacer account it, and SRTP protects it.
-    func transmit(_ packet: consuming RTPPacket, from consumer: Consumer, isRetransmission: Bool, probeCluster: Int?, now: Duration) {
+    /// measures the path, not the pacer), the estimator and pacer account it, and SRTP protects it. `arrival` is when
+    /// its media reached the router (the sender report's clock: pacing must not shift lip sync).
+    func transmit(_ packet: consuming RTPPacket, from consumer: Consumer, isRetransmission: Bool, probeCluster: Int?,
+                  arrival: Duration, now: Duration) {
         var p = packet
         let rewriter = consumer.forwarder.configuration.headerExtensions
         if let id = rewriter.absSendTimeExtensionID {
@@ -103,7 +105,7 @@ extension RouterTransport {
         }
         if congestion.mode == .sendSide { congestion.pacer.sent(bytes: rtpBytes + TransportPacketHistory.wireOverhead, now: now, inProbe: stamped) }
         // The report reads the packet before SRTP protects its buffer in place.
-        if !isRetransmission { consumer.report.sent(p, now: now) }
+        if !isRetransmission { consumer.report.sent(p, arrival: arrival) }
         send(rtp: consume p, now: now)
     }
 
@@ -114,13 +116,14 @@ extension RouterTransport {
             switch release {
             case .item(let paced, let queued, let cluster):
                 if queued > congestion.maxQueueTime { congestion.maxQueueTime = queued }
-                transmit(paced.packet, from: paced.consumer, isRetransmission: paced.isRetransmission, probeCluster: cluster, now: now)
+                transmit(paced.packet, from: paced.consumer, isRetransmission: paced.isRetransmission, probeCluster: cluster,
+                         arrival: now - queued, now: now)
             case .padding(let bytes, let cluster):
                 guard let (consumer, padding) = makePadding(bytes: bytes, now: now) else {
                     congestion.pacer.cancelProbe()
                     return
                 }
-                transmit(padding, from: consumer, isRetransmission: true, probeCluster: cluster, now: now)
+                transmit(padding, from: consumer, isRetransmission: true, probeCluster: cluster, arrival: now, now: now)
             }
         }
     }

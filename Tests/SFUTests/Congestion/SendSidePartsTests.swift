@@ -79,6 +79,22 @@ import Testing
         return p.results().first
     }
 
+    /// A token-bucket shaper (htb) lets its bucket through at once: a cluster sent at 8 Mbit/s into an idle 400 kbit/s
+    /// class arrives three packets at once, then one every 20 ms. The whole cluster reads 514 kbit/s (0.95 × that,
+    /// 488 k, as saturated); its later half reads the link, 400 kbit/s (0.95 ×: 380 k).
+    @Test func aShapersBurstAtTheStartDoesNotInflateTheResult() throws {
+        var p = ProbeBitrateEstimator()
+        p.started(ProbeCluster(id: 1, bitrate: 8_000_000, minimumBytes: 6_000))
+        let arrivals: [Double] = [0, 0.1, 0.2] + (1...7).map { Double($0) * 20 }
+        for (k, ms) in arrivals.enumerated() {
+            let sent = SentPacket(sequence: Int64(k), sendTime: .milliseconds(k), size: 1_000, probeCluster: 1)
+            p.add(PacketFeedback(sent: sent, arrival: .microseconds(Int64(50_000 + ms * 1000))))
+        }
+        let r = try #require(p.results().first)
+        #expect(r.saturated)
+        #expect(abs(r.bitrate - 380_000) < 1_000, "\(r.bitrate)")
+    }
+
     @Test func theResultIsTheSmallerOfSendAndReceiveRates() throws {
         // 8 Mbit/s sent (1000 B per ms), delivered at the same spacing: 8 Mbit/s.
         // The cluster's minimum is 40 ms at its rate (40 000 bytes); 80 % of it must arrive.
