@@ -46,7 +46,8 @@ window.startSampling = (getPC) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') s.video = pick(r, ['framesDecoded', 'bytesReceived', 'packetsReceived',
         'packetsLost', 'frameWidth', 'framesPerSecond', 'freezeCount', 'totalFreezesDuration', 'jitterBufferDelay',
         'jitterBufferEmittedCount', 'jitterBufferTargetDelay', 'keyFramesDecoded', 'nackCount', 'pliCount']);
-      if (r.type === 'inbound-rtp' && r.kind === 'audio') s.audio = pick(r, ['packetsReceived', 'packetsLost']);
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') s.audio = pick(r, ['packetsReceived', 'packetsLost', 'jitterBufferDelay',
+        'jitterBufferTargetDelay', 'jitterBufferEmittedCount']);
       if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
         s.pair = pick(r, ['availableOutgoingBitrate', 'availableIncomingBitrate', 'currentRoundTripTime']);
       }
@@ -265,7 +266,15 @@ def main():
                 row.update({"fps": b.get("framesPerSecond"), "frameWidth": b.get("frameWidth"), "freezeCount": b.get("freezeCount"),
                             "packetsLost": b.get("packetsLost"), "keyFrames": b.get("keyFramesDecoded", 0) - a.get("keyFramesDecoded", 0),
                             "targetDelayMs": round(1000 * (b.get("jitterBufferTargetDelay", 0) - a.get("jitterBufferTargetDelay", 0)) / emitted) if emitted > 0 else None,
+                            "nacks": b.get("nackCount", 0) - a.get("nackCount", 0),
                             "jitterBufferMs": round(1000 * (b.get("jitterBufferDelay", 0) - a.get("jitterBufferDelay", 0)) / emitted) if emitted > 0 else None})
+            au, au0 = (v or {}).get("audio"), (v0 or {}).get("audio")
+            if au and au0 and au.get("jitterBufferEmittedCount", 0) > au0.get("jitterBufferEmittedCount", 0):
+                n = au["jitterBufferEmittedCount"] - au0["jitterBufferEmittedCount"]
+                row["audioTargetDelayMs"] = round(1000 * (au.get("jitterBufferTargetDelay", 0) - au0.get("jitterBufferTargetDelay", 0)) / n)
+            p = (v or {}).get("pair")
+            if p and p.get("currentRoundTripTime") is not None:
+                row["rttMs"] = round(1000 * p["currentRoundTripTime"])
             table.append(row)
         result["seconds"] = table
     except Exception as error:

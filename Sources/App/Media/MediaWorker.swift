@@ -215,7 +215,7 @@ final class MediaWorker: @unchecked Sendable {
                 logger.debug("dropped from \(source): \(reason)")
             case .congestion(let id, let r):
                 let e = r.estimate
-                logger.debug("transport \(executor.name(of: id) ?? id.description): estimate \(e.target) bps (delay \(e.delayBased), loss \(e.lossBased), acked \(e.acknowledged.map(String.init) ?? "-"), \(e.usage.rawValue)\(e.inALR ? ", ALR" : ""), loss \(Int(e.loss * 100))%), desired \(r.desired), pacer max \(r.pacerMaxQueueTime), queued \(r.pacerQueuedBytes) B")
+                logger.debug("transport \(executor.name(of: id) ?? id.description): estimate \(e.target) bps (delay \(e.delayBased), loss \(e.lossBased), acked \(e.acknowledged.map(String.init) ?? "-"), delivered \(e.delivered.map(String.init) ?? "-"), \(e.usage.rawValue)\(e.inALR ? ", ALR" : ""), loss \(Int(e.loss * 100))%), desired \(r.desired), pacer max \(r.pacerMaxQueueTime), queued \(r.pacerQueuedBytes) B")
             case .probe(let id, let result):
                 logger.debug("transport \(executor.name(of: id) ?? id.description): probe \(result.cluster) at \(result.target) bps: \(result.bitrate) bps\(result.saturated ? " (saturated)" : "")")
             case .pacerOverflow(let id, let dropped):

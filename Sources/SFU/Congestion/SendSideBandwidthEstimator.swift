@@ -9,8 +9,12 @@ public struct BandwidthEstimate: Hashable, Sendable {
     public var delayBased: Int
     /// The loss-based estimate.
     public var lossBased: Int
-    /// What the receiver acknowledged receiving, bits per second (nil before enough feedback).
+    /// What the receiver acknowledged receiving, bits per second (nil before enough feedback); a probe result
+    /// raises it (the rate controller's throughput).
     public var acknowledged: Int?
+    /// What the receiver acknowledged receiving, as measured only — never raised by a probe (nil before enough
+    /// feedback).
+    public var delivered: Int?
     /// The delay-based detector's state.
     public var usage: BandwidthUsage
     /// Loss over the latest loss window, 0…1.
@@ -18,11 +22,13 @@ public struct BandwidthEstimate: Hashable, Sendable {
     /// Whether the sender is application-limited.
     public var inALR: Bool
 
-    public init(target: Int, delayBased: Int, lossBased: Int, acknowledged: Int?, usage: BandwidthUsage, loss: Double, inALR: Bool) {
+    public init(target: Int, delayBased: Int, lossBased: Int, acknowledged: Int?, delivered: Int? = nil, usage: BandwidthUsage,
+                loss: Double, inALR: Bool) {
         self.target = target
         self.delayBased = delayBased
         self.lossBased = lossBased
         self.acknowledged = acknowledged
+        self.delivered = delivered
         self.usage = usage
         self.loss = loss
         self.inALR = inALR
@@ -74,6 +80,8 @@ public struct SendSideBandwidthEstimator: Sendable {
     public private(set) var trendline = TrendlineEstimator()
     public private(set) var rateControl: AimdRateControl
     public private(set) var acknowledged = AcknowledgedBitrateEstimator()
+    /// The same measurement, never set from a probe: what upgrades may trust without a confirmed probe.
+    public private(set) var delivered = AcknowledgedBitrateEstimator()
     public private(set) var alr = ALRDetector()
     var probes = ProbeBitrateEstimator()
     var lossBased: Int
@@ -100,7 +108,7 @@ public struct SendSideBandwidthEstimator: Sendable {
     /// The current figures.
     public var estimate: BandwidthEstimate {
         BandwidthEstimate(target: target, delayBased: rateControl.estimate, lossBased: lossBased, acknowledged: acknowledged.bitrate,
-                          usage: trendline.state, loss: lastLoss, inALR: alr.inALR)
+                          delivered: delivered.bitrate, usage: trendline.state, loss: lastLoss, inALR: alr.inALR)
     }
 
     /// Records a packet stamped with transport-wide number `sequence` (`rtpBytes` of RTP, SRTP trailer excluded)
@@ -143,6 +151,7 @@ public struct SendSideBandwidthEstimator: Sendable {
         let received = report.receivedByArrival
         for packet in received {
             acknowledged.add(size: packet.sent.size, arrival: packet.arrival!, inALR: alr.inALR)
+            delivered.add(size: packet.sent.size, arrival: packet.arrival!, inALR: alr.inALR)
             probes.add(packet)
         }
         let results = probes.results()

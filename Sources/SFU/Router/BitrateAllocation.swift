@@ -15,12 +15,13 @@ import RTP
 ///    cameras share fairly, the highest spatial layer that fits wins, temporal layers are the finer steps between.
 ///    A raise *above what a consumer has now* must also fit the `upgradeLimit` — what the path has proved it carries
 ///    (a probe result, or what the receiver acknowledged) — so that an estimate that merely drifted up while the
-///    sender was application-limited does not buy a layer the path then cannot take.
+///    sender was application-limited does not buy a layer the path then cannot take; a raise to a *higher spatial
+///    layer* must fit the stricter `spatialUpgradeLimit` (a confirmed probe), as it costs a key frame.
 ///
 /// Hysteresis, so that measured bitrates that breathe (key frames, encoder ramps) do not make a consumer flap — each
 /// spatial switch costs a key frame: a step above the one a consumer has now (and resuming a paused one) costs
 /// ``upgradeHeadroom`` (5 %) more than its bitrate, a step of a *higher spatial layer* than the current one
-/// ``spatialUpgradeHeadroom`` (25 %) more; the step it has now costs its bitrate ÷ ``keepTolerance`` (it is kept
+/// ``spatialUpgradeHeadroom`` (15 %) more; the step it has now costs its bitrate ÷ ``keepTolerance`` (it is kept
 /// while within 15 % over its share); steps below cost their bitrate.
 public enum BitrateAllocation {
     /// What is sent: video sources are served in this order.
@@ -105,28 +106,33 @@ public enum BitrateAllocation {
     public static let audioReservation = 64_000
     /// What a step above the current one costs more than its bitrate (5 %: meters breathe; mediasoup adds nothing).
     public static let upgradeHeadroom = 1.05
-    /// What a step of a higher spatial layer than the current one costs more than its bitrate (25 %). Such a switch
+    /// What a step of a higher spatial layer than the current one costs more than its bitrate (15 %). Such a switch
     /// starts at a key frame of the new layer — several frames' worth of bytes in one burst, which the delay-based
     /// detector sees as overuse on a link the step barely fits — and senders' layer rates are often close (a 1280×720
     /// layer at two temporal layers measured 391 kbit/s next to 387 kbit/s for the full 640×360 one): behind a
-    /// 400 kbit/s bottleneck, 5 % let a consumer switch spatial layers every second or two, each switch a key frame,
-    /// a freeze and ~700 ms more of Chromium's jitter buffer. 25 % puts the upgrade above the estimate's sawtooth
-    /// (AIMD cuts to 0.85 × the throughput) and keeps a step bought this way inside the keep tolerance.
-    public static let spatialUpgradeHeadroom = 1.25
+    /// 400 kbit/s bottleneck, 5 % let a consumer switch spatial layers every second or two, each switch a key frame and
+    /// a freeze. 15 % mirrors ``keepTolerance``: a layer bought at the estimate is kept through one AIMD cut (to 0.85 ×).
+    /// Such a raise must also fit the confirmed probe rate (`spatialUpgradeLimit`); 25 % kept a 350 kbit/s layer out of
+    /// a 500 kbit/s link that had confirmed 448 kbit/s.
+    public static let spatialUpgradeHeadroom = 1.15
     /// How far over its share the current step may be and still be kept (15 %).
     public static let keepTolerance = 1.15
 
     /// Each consumer's share of `estimate` bits per second, in the order of `consumers`; raises above what a consumer
-    /// has now must also fit `upgradeLimit` (nil: the estimate).
-    public static func allocate(estimate: Int, upgradeLimit: Int? = nil, among consumers: [Demand]) -> [Allocation] {
+    /// has now must also fit `upgradeLimit` (nil: the estimate), raises to a higher spatial layer than it has also
+    /// `spatialUpgradeLimit` (nil: `upgradeLimit`).
+    public static func allocate(estimate: Int, upgradeLimit: Int? = nil, spatialUpgradeLimit: Int? = nil,
+                                among consumers: [Demand]) -> [Allocation] {
         var result = consumers.map { _ in Allocation(step: nil, bitrate: 0) }
         var remaining = estimate
         var remainingForUpgrades = min(estimate, upgradeLimit ?? estimate)
+        var remainingForSpatial = min(remainingForUpgrades, spatialUpgradeLimit ?? remainingForUpgrades)
         for (i, d) in consumers.enumerated() where d.kind == .audio && d.active {
             let cost = d.audioBitrate ?? audioReservation
             result[i].bitrate = cost
             remaining -= cost
             remainingForUpgrades -= cost
+            remainingForSpatial -= cost
         }
         for source in [Source.screen, .camera] {
             let group = consumers.indices.filter {
@@ -141,6 +147,7 @@ public enum BitrateAllocation {
                     spent[i] = c
                     remaining -= Int(c.rounded(.up))
                     remainingForUpgrades -= Int(c.rounded(.up))
+                    remainingForSpatial -= Int(c.rounded(.up))
                 }
             }
             var raised = true
@@ -152,11 +159,14 @@ public enum BitrateAllocation {
                     let c = cost(next, current: consumers[i].current)
                     let extra = Int((c - spent[i]).rounded(.up))
                     let isUpgrade = consumers[i].current.map { next.isAbove($0) } ?? true
-                    guard extra <= remaining, !isUpgrade || extra <= remainingForUpgrades else { continue }
+                    let isSpatialUpgrade = consumers[i].current.map { next.spatial > $0.spatial } ?? false
+                    guard extra <= remaining, !isUpgrade || extra <= remainingForUpgrades,
+                          !isSpatialUpgrade || extra <= remainingForSpatial else { continue }
                     level[i] = l + 1
                     spent[i] = c
                     remaining -= extra
                     remainingForUpgrades -= extra
+                    remainingForSpatial -= extra
                     raised = true
                 }
             }

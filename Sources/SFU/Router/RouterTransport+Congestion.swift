@@ -44,8 +44,11 @@ struct TransportCongestion {
     /// When the consumers are next re-allocated (their layers' bitrates drift; layers come and go).
     var nextAllocation: Duration?
     var desired = 0
-    /// The highest rate the path proved it carries (a probe result), lowered whenever the estimate falls below it.
-    var proven: Int?
+    /// The newest probe result, lowered whenever the estimate falls below it.
+    var lastProbe: Int?
+    /// The rate the path proved it carries twice — the smaller of the two newest probe results, so that one
+    /// over-read (a shaper's burst, arrival times the receiver batched) buys no spatial layer — lowered likewise.
+    var confirmed: Int?
     var maximum = SendSideBandwidthEstimator.Configuration().maximum
     var lastReported: TransportCongestionReport?
     var lastReportAt: Duration?
@@ -56,11 +59,24 @@ struct TransportCongestion {
     /// The estimate the allocation splits.
     var target: Int { mode == .sendSide ? estimator.target : lossOnly.estimate }
 
-    /// What raises above a consumer's current layers must fit (send-side only): the proved rate or what the receiver
-    /// acknowledged, whichever is higher (nil, the estimate itself, before either is known).
+    /// What raises above a consumer's current layers must fit (send-side only): the newest probe result or what the
+    /// receiver acknowledged, whichever is higher (nil, the estimate itself, before either is known).
     var upgradeLimit: Int? {
-        guard mode == .sendSide, proven != nil || estimator.acknowledged.bitrate != nil else { return nil }
-        return max(proven ?? 0, estimator.acknowledged.bitrate ?? 0)
+        guard mode == .sendSide, lastProbe != nil || estimator.acknowledged.bitrate != nil else { return nil }
+        return max(lastProbe ?? 0, estimator.acknowledged.bitrate ?? 0)
+    }
+
+    /// What raises to a higher spatial layer must fit (send-side only): the confirmed probe rate or what the receiver
+    /// measurably got (never raised by a probe), whichever is higher.
+    var spatialUpgradeLimit: Int? {
+        guard mode == .sendSide else { return nil }
+        return max(confirmed ?? 0, estimator.delivered.bitrate ?? 0)
+    }
+
+    /// Takes a probe result: it confirms the smaller of itself and the result before.
+    mutating func probed(_ bitrate: Int) {
+        if let last = lastProbe { confirmed = min(last, bitrate) }
+        lastProbe = bitrate
     }
 
     static let allocationInterval = Duration.milliseconds(500)
@@ -162,7 +178,7 @@ extension RouterTransport {
         guard congestion.mode == .sendSide else { return }
         for result in congestion.estimator.received(feedback, now: now) {
             congestion.probes.received(result, now: now)
-            congestion.proven = result.bitrate
+            congestion.probed(result.bitrate)
             output.events.append(.probe(id, result))
         }
         estimateChanged(now: now)
@@ -198,7 +214,8 @@ extension RouterTransport {
     /// Follows a new estimate: pacing rate, allocation, a report when it moved.
     func estimateChanged(now: Duration) {
         congestion.pacer.setEstimate(congestion.target, now: now)
-        if let proven = congestion.proven, proven > congestion.target { congestion.proven = congestion.target }
+        if let last = congestion.lastProbe, last > congestion.target { congestion.lastProbe = congestion.target }
+        if let confirmed = congestion.confirmed, confirmed > congestion.target { congestion.confirmed = congestion.target }
         allocate(now: now)
         report(now: now, force: false)
         markDirty()
@@ -237,7 +254,8 @@ extension RouterTransport {
     /// probe when they would take more.
     func allocate(now: Duration) {
         let demands = consumers.map { demand(of: $0, now: now) }
-        let shares = BitrateAllocation.allocate(estimate: congestion.target, upgradeLimit: congestion.upgradeLimit, among: demands)
+        let shares = BitrateAllocation.allocate(estimate: congestion.target, upgradeLimit: congestion.upgradeLimit,
+                                                spatialUpgradeLimit: congestion.spatialUpgradeLimit, among: demands)
         congestion.desired = min(BitrateAllocation.desired(demands), congestion.maximum)
         for (consumer, share) in zip(consumers, shares) where consumer.producer.kind == .video && demands.count > 0 {
             guard consumer.active, !consumer.producer.paused else { continue }
@@ -263,14 +281,18 @@ extension RouterTransport {
     }
 
     /// Starts a probe cluster when the consumers would take more than the estimate and a video consumer can carry
-    /// padding.
+    /// padding. The probe starts from what is proved, not from an estimate that drifted up unproved (it buys no
+    /// upgrade); once a single result covers what the consumers want, the next probe starts from the confirmed rate,
+    /// to confirm it (a spatial upgrade needs two).
     func probeIfUseful(now: Duration) {
         guard congestion.mode == .sendSide, congestion.pacer.probeCluster == nil,
-              consumers.contains(where: { $0.active && $0.rtx != nil }),
-              // Probe from what is proved, not from an estimate that drifted up unproved (it buys no upgrade).
-              let cluster = congestion.probes.update(estimate: min(congestion.target, congestion.upgradeLimit ?? congestion.target),
-                                                     desired: congestion.desired,
-                                                     maximum: congestion.maximum, now: now) else { return }
+              consumers.contains(where: { $0.active && $0.rtx != nil }) else { return }
+        let proved = min(congestion.target, congestion.upgradeLimit ?? congestion.target)
+        let coveredOnce = Double(congestion.desired) <= ProbeController.margin * Double(proved)
+        let base = coveredOnce ? min(proved, congestion.spatialUpgradeLimit ?? proved) : proved
+        guard let cluster = congestion.probes.update(estimate: base, desired: congestion.desired, maximum: congestion.maximum, now: now) else {
+            return
+        }
         congestion.estimator.probeStarted(cluster)
         congestion.pacer.startProbe(cluster, now: now)
         drainPacer(now: now)

@@ -46,6 +46,8 @@ public final class CongestionScenario {
     var reverse: [(at: Duration, peer: Int, bytes: ByteBuffer)] = []
     /// Probe results and pacer overflows the router reported, with when.
     public private(set) var probes: [(Duration, TransportID, ProbeResult)] = []
+    /// Every layer allocation the router reported: (time, consumer, allocation).
+    public private(set) var allocations: [(Duration, ConsumerID, BitrateAllocation.Allocation)] = []
     public private(set) var pacerOverflows: [(Duration, TransportID, Int)] = []
     var lastDropped: [Int]
     /// Per receiver: (time, cross-traffic bytes delivered so far), every 100 ms.
@@ -140,6 +142,7 @@ public final class CongestionScenario {
             while let event = router.pollEvent() {
                 switch event {
                 case .probe(let id, let result): probes.append((now, id, result))
+                case .consumerLayers(let id, let share): allocations.append((now, id, share))
                 case .pacerOverflow(let id, let dropped): pacerOverflows.append((now, id, dropped))
                 default: break
                 }

@@ -27,6 +27,7 @@ import Testing
         let name: String
         let estimate: Int
         var upgradeLimit: Int? = nil
+        var spatialUpgradeLimit: Int? = nil
         let consumers: [Demand]
         /// Per consumer: the (spatial, temporal) chosen, nil: none (paused, or audio).
         let layers: [Step?]
@@ -44,9 +45,9 @@ import Testing
             consumers: [video(current: step(2, nil))], layers: [step(2, nil)], bitrates: [1_200_000]),
         Row(name: "...and dropped beyond that", estimate: 1_000_000,
             consumers: [video(current: step(2, nil))], layers: [step(2, 1)], bitrates: [900_000]),
-        Row(name: "a higher spatial layer than the current one needs 25 % headroom (600 k needs 750 k): it costs a key frame",
-            estimate: 700_000, consumers: [video(current: step(1, nil))], layers: [step(1, nil)], bitrates: [500_000]),
-        Row(name: "...and is taken with it", estimate: 760_000,
+        Row(name: "a higher spatial layer than the current one needs 15 % headroom (600 k needs 690 k): it costs a key frame",
+            estimate: 680_000, consumers: [video(current: step(1, nil))], layers: [step(1, nil)], bitrates: [500_000]),
+        Row(name: "...and is taken with it", estimate: 700_000,
             consumers: [video(current: step(1, nil))], layers: [step(2, 0)], bitrates: [600_000]),
         Row(name: "...while more temporal layers of the current spatial layer need 5 %", estimate: 400_000,
             consumers: [video(current: step(1, 0))], layers: [step(1, 1)], bitrates: [375_000]),
@@ -67,6 +68,10 @@ import Testing
             consumers: [video(), video()], layers: [step(1, nil), step(1, 1)], bitrates: [500_000, 375_000]),
         Row(name: "the screen share is served before cameras, even when no camera fits after it", estimate: 1_000_000,
             consumers: [video(.camera), video(.screen)], layers: [nil, step(2, 1)], bitrates: [0, 900_000]),
+        Row(name: "a higher spatial layer must also fit the confirmed probe rate", estimate: 1_400_000, upgradeLimit: 1_400_000,
+            spatialUpgradeLimit: 600_000, consumers: [video(current: step(1, nil))], layers: [step(1, nil)], bitrates: [500_000]),
+        Row(name: "...which temporal raises need not", estimate: 1_400_000, upgradeLimit: 1_400_000, spatialUpgradeLimit: 300_000,
+            consumers: [video(current: step(1, 0))], layers: [step(1, nil)], bitrates: [500_000]),
         Row(name: "raises above the current step must fit what the path proved", estimate: 1_400_000, upgradeLimit: 500_000,
             consumers: [video(current: step(1, 0))], layers: [step(1, 1)], bitrates: [375_000]),
         Row(name: "...while an unproved estimate still keeps what a consumer has", estimate: 1_400_000, upgradeLimit: 100_000,
@@ -81,7 +86,8 @@ import Testing
 
     @Test(arguments: rows)
     func allocation(_ row: Row) {
-        let shares = BitrateAllocation.allocate(estimate: row.estimate, upgradeLimit: row.upgradeLimit, among: row.consumers)
+        let shares = BitrateAllocation.allocate(estimate: row.estimate, upgradeLimit: row.upgradeLimit,
+                                                spatialUpgradeLimit: row.spatialUpgradeLimit, among: row.consumers)
         #expect(shares.map(\.step) == row.layers)
         #expect(shares.map(\.bitrate) == row.bitrates)
         let given = shares.reduce(0) { $0 + $1.bitrate }
