@@ -277,6 +277,11 @@ def main():
                 row["rttMs"] = round(1000 * p["currentRoundTripTime"])
             table.append(row)
         result["seconds"] = table
+        # Latency the receiver adds: video frames' jitter-buffer delay and audio's target (lip sync ties them).
+        jb = [r["jitterBufferMs"] for r in table if r.get("jitterBufferMs") is not None]
+        at = [r["audioTargetDelayMs"] for r in table if r.get("audioTargetDelayMs") is not None]
+        result["figures"]["maxJitterBufferMs"] = max(jb) if jb else None
+        result["figures"]["maxAudioTargetDelayMs"] = max(at) if at else None
     except Exception as error:
         result["failure"] = f"{type(error).__name__}: {error}"
     finally:
