@@ -29,13 +29,16 @@ public struct ProbeController: Sendable {
 
     public init() {}
 
-    /// A cluster to send now, or nil.
-    public mutating func update(estimate: Int, desired: Int, maximum: Int, now: Duration) -> ProbeCluster? {
+    /// A cluster to send now, or nil. `estimate` is what is proved (a single result may have proved it); once it
+    /// covers `desired` (within ``margin``), the probe starts from `confirmed` instead — what two results agree on —
+    /// so that the next result can confirm the first.
+    public mutating func update(estimate proved: Int, confirmed: Int? = nil, desired: Int, maximum: Int, now: Duration) -> ProbeCluster? {
         if let a = awaiting {
             guard now - a.sentAt >= Self.resultTimeout else { return nil }
             awaiting = nil
             nextAllowed = max(nextAllowed, a.sentAt + Self.failureInterval)
         }
+        let estimate = Double(desired) <= Self.margin * Double(proved) ? min(proved, confirmed ?? proved) : proved
         guard now >= nextAllowed, Double(desired) > Self.margin * Double(estimate), estimate < maximum else { return nil }
         let target = min(Int(Self.headroom * Double(desired)), Int(Self.maxFactor * Double(estimate)), maximum)
         guard target > estimate else { return nil }

@@ -27,7 +27,7 @@ public struct SenderReportGenerator: Sendable, Hashable {
     /// Payload octets sent, headers and padding excluded (the SR's sender octet count, wrapping).
     public private(set) var octetCount: UInt32 = 0
     private var lastTimestamp: RTPTimestamp?
-    private var lastSentAt: Duration?
+    private var anchoredAt: Duration?
 
     /// A generator for the stream `ssrc` (a clock rate of 0 is treated as 1 Hz rather than trapping).
     public init(ssrc: SSRC, clockRate: UInt32, cname: String, clock: NTPClock) {
@@ -46,7 +46,7 @@ public struct SenderReportGenerator: Sendable, Hashable {
         // packets do not move it.
         if let last = lastTimestamp, timestamp <= last { return }
         lastTimestamp = timestamp
-        lastSentAt = arrival
+        anchoredAt = arrival
     }
 
     /// Records `packet`, whose media reached the server at `arrival`.
@@ -56,8 +56,8 @@ public struct SenderReportGenerator: Sendable, Hashable {
 
     /// The RTP timestamp the stream is at, at `now`; nil before the first packet.
     public func rtpTimestamp(at now: Duration) -> RTPTimestamp? {
-        guard let lastTimestamp, let lastSentAt else { return nil }
-        return lastTimestamp.advanced(by: (now - lastSentAt).ticks(clockRate: clockRate))
+        guard let lastTimestamp, let anchoredAt else { return nil }
+        return lastTimestamp.advanced(by: (now - anchoredAt).ticks(clockRate: clockRate))
     }
 
     /// The sender report at `now`, with `receptionReports` (report blocks for streams this endpoint

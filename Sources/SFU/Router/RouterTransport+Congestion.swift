@@ -287,12 +287,9 @@ extension RouterTransport {
     func probeIfUseful(now: Duration) {
         guard congestion.mode == .sendSide, congestion.pacer.probeCluster == nil,
               consumers.contains(where: { $0.active && $0.rtx != nil }) else { return }
-        let proved = min(congestion.target, congestion.upgradeLimit ?? congestion.target)
-        let coveredOnce = Double(congestion.desired) <= ProbeController.margin * Double(proved)
-        let base = coveredOnce ? min(proved, congestion.spatialUpgradeLimit ?? proved) : proved
-        guard let cluster = congestion.probes.update(estimate: base, desired: congestion.desired, maximum: congestion.maximum, now: now) else {
-            return
-        }
+        guard let cluster = congestion.probes.update(estimate: min(congestion.target, congestion.upgradeLimit ?? congestion.target),
+                                                     confirmed: congestion.spatialUpgradeLimit, desired: congestion.desired,
+                                                     maximum: congestion.maximum, now: now) else { return }
         congestion.estimator.probeStarted(cluster)
         congestion.pacer.startProbe(cluster, now: now)
         drainPacer(now: now)

@@ -63,6 +63,14 @@ import Testing
             #expect(s.queueDelayP95 < l.queueDelayP95)
             // Audio is never paused: every audio packet the sender sent in the low phase reached the receiver's link.
             #expect(sendSide.scenario.audioDelivered(receiver: 0, from: .seconds(13) + offset, to: .seconds(20) + offset) >= 0.98)
+            // No spatial flapping once the drop is absorbed: each spatial switch is a key frame through the narrow link.
+            var switches = 0, spatial: Int?? = .none
+            for (at, _, share) in sendSide.scenario.allocations where at >= .seconds(13) + offset && at < .seconds(20) + offset {
+                if let previous = spatial, previous != share.step?.spatial { switches += 1 }
+                spatial = share.step?.spatial
+            }
+            print("congestion scenario: step, send-side, drop at +\(offset): \(switches) spatial switches from drop + 3 s to the rise")
+            #expect(switches <= 2)
         }
         let sorted = utilisations.sorted()
         let median = sorted[sorted.count / 2]

@@ -110,6 +110,17 @@ import Testing
         #expect(Self.result(count: 4, sendMs: 40, arriveMs: 40) == nil)
     }
 
+    /// A single result that covers what the consumers want buys no spatial layer: the controller probes again from
+    /// what two results agree on, so that the next one can confirm it; once confirmed, it stops.
+    @Test func theControllerProbesToConfirmASingleResult() throws {
+        var c = ProbeController()
+        let confirmOpt = c.update(estimate: 1_500_000, confirmed: 600_000, desired: 1_300_000, maximum: 10_000_000, now: .zero)
+        let confirm = try #require(confirmOpt)
+        #expect(confirm.bitrate == 1_200_000)   // from the confirmed 600 k: 2 × at most
+        var d = ProbeController()
+        #expect(d.update(estimate: 1_500_000, confirmed: 1_400_000, desired: 1_300_000, maximum: 10_000_000, now: .zero) == nil)
+    }
+
     @Test func theControllerProbesOnlyWhenConsumersWantMoreAndBacksOffAfterAFailure() throws {
         var c = ProbeController()
         let none = c.update(estimate: 1_000_000, desired: 1_000_000, maximum: 10_000_000, now: .zero)
