@@ -23,6 +23,9 @@ extension MediaRouter {
         let producer = Producer(id: id, transport: transport, kind: kind, source: source, parameters: parameters, mapping: mapping)
         producers[id] = producer
         transport.producers.append(producer)
+        if transport.feedbackExtensions[.transportWideCC] == nil {
+            transport.feedbackExtensions[.transportWideCC] = producer.extensionMap[.transportWideCC]
+        }
         transport.updateReportSchedule(now: now)
         return id
     }

@@ -6,12 +6,17 @@ import RTP
 extension RouterTransport {
     // MARK: RTP
 
-    /// A decrypted RTP packet from the peer: routed to its producer's encoding by SSRC, counted for transport-wide
-    /// feedback, ingested, and forwarded to the producer's consumers.
+    /// A decrypted RTP packet from the peer: counted for transport-wide feedback, routed to its producer's encoding
+    /// by SSRC, ingested, and forwarded to the producer's consumers.
+    ///
+    /// Counted before routing: a packet of a stream no producer has claimed yet reached us all the same. A browser
+    /// starts sending a new camera as soon as its answer is applied, before its INIT_PRODUCER arrives; a feedback
+    /// calling those packets lost makes the browser's loss-based estimate cut its uplink (issue #14). mediasoup's
+    /// transport feeds its feedback server before the producer lookup too.
     func receivedRTP(_ packet: RTPPacket, now: Duration) {
+        if packet.hasExtension { _ = feedback.record(packet, extensions: feedbackExtensions, arrival: now) }
         guard let route = route(packet) else { return drop(.unknownStream) }
         let producer = route.producer
-        if packet.hasExtension { _ = feedback.record(packet, extensions: producer.extensionMap, arrival: now) }
         guard let media = producer.media(of: packet, on: route),
               let isKeyFrame = producer.ingest(media, layer: route.layer, recovered: route.isRTX, now: now),
               !producer.paused else { return }

@@ -42,6 +42,10 @@ final class RouterTransport {
     /// Consumers by their media SSRC (what the receiving browser's RTCP names).
     var consumersBySSRC: [SSRC: Consumer] = [:]
     var feedback: TransportCCFeedbackGenerator
+    /// Where incoming packets carry their transport-wide sequence number: the id of the first producer announcing
+    /// one. The number is transport-wide, and a browser gives each extension one id across its BUNDLE; before any
+    /// producer names it, packets are not counted (nothing says which element holds the number).
+    var feedbackExtensions = RTPHeaderExtensionMap()
     var keyFrames: KeyFrameRequestManager
     var incomingCap: IncomingBitrateCap
     /// The estimate of what the receiving browser can take, the pacer, probes and the allocation over consumers.
