@@ -210,7 +210,9 @@ def coverage(path, tcc_id):
     received = [s for s in seen if first_status.get(s, (0, None))[1] is not None]
     lost_first = sorted(s for s in seen if s in first_status and first_status[s][1] is None)
     never = sorted(s for s in seen if s not in first_status)
-    # Arrival deltas as reported against the tap's own times (the tap stamps each packet as the server handles it).
+    # How much later than the reported arrival the tap stamped each packet, relative to the first: the tap stamps a
+    # whole batch of datagrams when the worker flushes it, the feedback each datagram when it is read, so this is the
+    # server's batching delay, not an error of the feedback.
     errors = []
     base = next((first_status[s][1] - seen[s] for s in sorted(seen, key=seen.get) if first_status.get(s, (0, None))[1] is not None), 0)
     for s in received:
@@ -222,7 +224,7 @@ def coverage(path, tcc_id):
             "lostFirstSsrcs": sorted({hex(ssrc_of[s]) for s in lost_first}),
             "lostFirstAtMs": [round((seen[s] - t0) / 1000) for s in lost_first[:5]] + ([round((seen[lost_first[-1]] - t0) / 1000)] if lost_first else []),
             "neverReportedAtMs": [round((seen[s] - t0) / 1000) for s in never[:3]],
-            "arrivalErrorMaxUs": max(errors, default=0),
+            "tapAfterArrivalMaxUs": max(errors, default=0),
             "feedbackDelayP50Ms": round(statistics.median(late) / 1000, 1) if late else None}
 
 
